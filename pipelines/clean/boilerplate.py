@@ -1,0 +1,23 @@
+"""Web boilerplate: navigation, share/print footers and comment widgets."""
+
+from __future__ import annotations
+
+import re
+
+# Each pattern names why a line goes, so the removal can be counted by reason.
+BOILERPLATE: dict[str, re.Pattern[str]] = {
+    "navigation": re.compile(r"^(您当前所在的位置|当前位置|您的位置|首页\s*>|扫码访问$)"),
+    "font_size_widget": re.compile(r"【字体:|【\s*字号|字号:\s*大\s*中\s*小"),
+    "share_print": re.compile(r"^(扫一扫在手机打开当前页|分享到|【打印|打印本页|关闭窗口|【关闭】|\[打印\]|\[关闭\])"),
+    "comments": re.compile(r"^(评论一下|评论\s*\d+人参与|还没有评论|最热评论|最新评论|已有\d+人参与|我要评论)"),
+    "related_links": re.compile(r"^(相关阅读|相关文件:?|相关链接|相关新闻)$"),
+    "source_footer": re.compile(r"^(信息来源:.*责任编辑|责任编辑:|信息来源:\s*$)"),
+}
+
+
+def boilerplate_reason(line: str) -> str | None:
+    """The reason a (normalised) line is web boilerplate, or None if it is content."""
+    for reason, pattern in BOILERPLATE.items():
+        if pattern.search(line):
+            return reason
+    return None

@@ -1,0 +1,53 @@
+"""Clean a decoded notice: canonical punctuation, no boilerplate, no repeats."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pipelines.clean.boilerplate import boilerplate_reason
+from pipelines.clean.duplicates import repeated_line_indexes
+from pipelines.clean.punctuation import normalize_line
+from pipelines.clean.script import detect_script, to_simplified
+
+
+@dataclass(frozen=True)
+class CleanedNotice:
+    """Cleaned text, line by line, in the original script and simplified."""
+
+    lines: list[str]
+    lines_simplified: list[str]
+    script: str
+    removed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def text_simplified(self) -> str:
+        return "\n".join(self.lines_simplified)
+
+
+def clean_notice(text: str) -> CleanedNotice:
+    """Normalise, drop boilerplate and repeated paragraphs; count what went."""
+    removed: Counter[str] = Counter()
+    kept: list[str] = []
+    for raw_line in text.splitlines():
+        line = normalize_line(raw_line)
+        if not line:
+            continue
+        reason = boilerplate_reason(line)
+        if reason:
+            removed[reason] += 1
+            continue
+        kept.append(line)
+    repeated = repeated_line_indexes(kept)
+    removed["repeated_paragraph"] += len(repeated)
+    lines = [line for i, line in enumerate(kept) if i not in repeated]
+    # Converting line by line keeps the two versions aligned for the parser.
+    simplified = to_simplified("\n".join(lines)).split("\n") if lines else []
+    if len(simplified) != len(lines):  # never seen; keep alignment whatever OpenCC does
+        simplified = [to_simplified(line) for line in lines]
+    script = detect_script("\n".join(lines), "\n".join(simplified))
+    return CleanedNotice(lines, simplified, script, {k: v for k, v in removed.items() if v})

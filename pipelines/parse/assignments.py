@@ -1,0 +1,211 @@
+"""Assignments: the brackets and labelled lines that say who carries out a task.
+
+Text in, rows out. A task may hold several clauses, each closed by its own
+bracket ``(X牵头,Y等按职责分工负责)``; every bracket that assigns units is a
+clause. Brackets that only explain (``(GDP)``, ``(湖南段)``) stay in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ROLE_WORDS = re.compile(r"牵头|负责|责任单位|牵头单位|责任部门|配合|协办|承办|主办")
+LABELS: dict[str, str] = {
+    "牵头单位": "lead",
+    "牵头部门": "lead",
+    "省牵头单位": "lead",
+    "市牵头单位": "lead",
+    "主办单位": "lead",
+    "责任单位": "responsible",
+    "责任部门": "responsible",
+    "承办单位": "responsible",
+    "配合单位": "support",
+    "协办单位": "support",
+    "参与单位": "support",
+}
+LABEL_RE = re.compile(r"(" + "|".join(sorted(LABELS, key=len, reverse=True)) + r")\s*:")
+# Labelled lines after a task instead of a bracket: "责任单位:区教育局。"
+LABELLED_LINE = re.compile(
+    r"^(?:" + "|".join(sorted(LABELS, key=len, reverse=True)) + r"|部门分工|分管(?:市|州|县|区|省)?领导|责任领导)\s*:"
+)
+SEGMENT_SPLIT = re.compile(r"[,;]")
+LEAD_EACH = re.compile(r"(?:等)?(?:相关单位)?分别牵头$")
+LEAD = re.compile(r"(?:等)?(?:相关单位)?牵头(?:负责|抓总)?$")
+RESPONSIBLE = re.compile(r"(?:等)?(?:相关单位)?(?:分别)?(?:按职责分工|按照职责分工|按职责)?(?:分别)?(?:负责|落实|实施)$")
+SUPPORT = re.compile(r"(?:等)?(?:相关单位)?(?:按职责分工)?(?:协助|配合)$")
+DEADLINE = re.compile(
+    r"^(?:\d{4}年)?(?:\d{1,2}月)?(?:底|中旬|上旬|下旬|\d{1,2}日)?前?(?:完成|到位|启动|建成)$|^(?:长期坚持|持续推进|持续实施)$"
+)
+# Leader posts (分管副市长, 常务副州长) are people, not units.
+LEADER = re.compile(
+    r"^(?:分管[\u4e00-\u9fff]{0,8}?|常务)?副?(?:省长|市长|州长|县长|区长|秘书长)$|^分管(?:市|州|县|区|省)?领导(?:同志)?$"
+)
+UNIT_SEP = re.compile(r"、|及(?=[省市州县区])")
+# "省道路交通安全委员会和省安全生产委员会成员单位": 和 joins two bodies only
+# when a region prefix follows it (省工业和信息化厅 stays whole).
+AND_SPLIT = re.compile(r"(?<=[委会组局厅办])和(?=[省市州县区])")
+TRAILING = re.compile(r"(?:等相关单位|等有关单位|等单位|等部门|等)$")
+PLACE = re.compile(r"(?:省|市|县|区|州|自治州|自治县|开发区|新区|高新区|文旅区|园区)$")
+SUFFIXES = ("人民政府", "政府", "管委会", "党委", "党工委")
+GENERIC = re.compile(
+    r"^(?:各|有关|其他|其它|相关)|各部门|有关部门|各有关|成员单位|^(?:省|市|州|县|区)(?:政府|直)(?:各|有关|相关)|各地|各级"
+)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    clause_no: int
+    unit_raw: str
+    role: str
+    deadline: str | None
+    span: str
+    span_start: int
+    cut_off: bool = False
+
+
+@dataclass(frozen=True)
+class Bracket:
+    start: int
+    end: int  # exclusive; len(text) when cut off
+    content: str
+    closed: bool
+
+
+def iter_brackets(text: str) -> list[Bracket]:
+    """Top-level ``(…)`` spans; nested brackets stay inside their parent.
+
+    An opening bracket never closed (a scrape cut off the page) yields a span
+    to the end of the text with ``closed=False``.
+    """
+    out: list[Bracket] = []
+    depth, start = 0, -1
+    for i, ch in enumerate(text):
+        if ch == "(":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+            if depth == 0:
+                out.append(Bracket(start, i + 1, text[start + 1 : i], True))
+    if depth and start >= 0:
+        out.append(Bracket(start, len(text), text[start + 1 :], False))
+    return out
+
+
+def is_assignment(content: str) -> bool:
+    """True when a bracket's content names who carries out the clause."""
+    return bool(ROLE_WORDS.search(content)) and len(content) <= 600
+
+
+def is_generic(unit: str) -> bool:
+    """Generic parties (有关部门, 各市州人民政府, …成员单位) are never merged into a unit."""
+    return bool(GENERIC.search(unit))
+
+
+def split_units(chunk: str) -> list[str]:
+    """Units of one list, shared suffixes expanded: 监利县、洪湖市政府 → two 政府."""
+    items = [TRAILING.sub("", u.strip()) for u in UNIT_SEP.split(chunk)]
+    items = [part for u in items for part in AND_SPLIT.split(u)]
+    items = [u.strip() for u in items if u.strip()]
+    if len(items) >= 2:
+        last = items[-1]
+        suffix = next((s for s in SUFFIXES if last.endswith(s) and len(last) > len(s)), None)
+        if suffix:
+            items = [u + suffix if PLACE.search(u) and not u.endswith(SUFFIXES) else u for u in items]
+    # "A和B成员单位": the shared 成员单位 belongs to both bodies.
+    if len(items) >= 2 and items[-1].endswith("成员单位"):
+        items = [u if u.endswith("成员单位") or not u.endswith(("委员会", "领导小组")) else u + "成员单位" for u in items]
+    return items
+
+
+def _segment_role(segment: str) -> tuple[str | None, str]:
+    """(role, units part) of one comma-separated segment of a bracket."""
+    for role, pattern in (("lead_each", LEAD_EACH), ("lead", LEAD), ("support", SUPPORT), ("responsible", RESPONSIBLE)):
+        m = pattern.search(segment)
+        if m:
+            return role, segment[: m.start()]
+    return None, segment
+
+
+def parse_bracket(content: str) -> tuple[list[tuple[str, str]], str | None]:
+    """(unit, role) pairs and a deadline from the inside of one assignment bracket."""
+    pairs: list[tuple[str, str]] = []
+    deadline: str | None = None
+    labelled = list(LABEL_RE.finditer(content))
+    if labelled:
+        for k, m in enumerate(labelled):
+            end = labelled[k + 1].start() if k + 1 < len(labelled) else len(content)
+            chunk = content[m.end() : end].strip(" ,;。")
+            role = LABELS[m.group(1)]
+            for part in SEGMENT_SPLIT.split(chunk):
+                pairs.extend((u, role) for u in split_units(part))
+        return _finalise(pairs), deadline
+    pending: list[str] = []
+    for raw in SEGMENT_SPLIT.split(content):
+        segment = raw.strip(" 。")
+        if not segment:
+            continue
+        if DEADLINE.match(segment):
+            deadline = segment
+            continue
+        role, units_part = _segment_role(segment)
+        if role is not None and LEADER.search(units_part.strip()):
+            pairs.extend((u, "leader") for u in split_units(units_part))
+            continue
+        units = split_units(units_part)
+        if role is None:
+            pending.extend(units)  # "省财政厅等相关单位," waits for the verb that follows
+            continue
+        pairs.extend((u, role) for u in pending + units)
+        pending = []
+    pairs.extend((u, "responsible") for u in pending)
+    return _finalise(pairs), deadline
+
+
+def _finalise(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for unit, role in pairs:
+        if role != "leader" and is_generic(unit):
+            role = "generic"
+        if (unit, role) not in out and unit:
+            out.append((unit, role))
+    return out
+
+
+def extract_assignments(text: str) -> list[Assignment]:
+    """Every (clause, unit, role) of one task's simplified text."""
+    rows: list[Assignment] = []
+    clause = 0
+    for bracket in iter_brackets(text):
+        if not is_assignment(bracket.content):
+            continue
+        pairs, deadline = parse_bracket(bracket.content)
+        if not pairs:
+            continue
+        clause += 1
+        span = text[bracket.start : bracket.end]
+        rows.extend(
+            Assignment(clause, unit, role, deadline, span, bracket.start, not bracket.closed) for unit, role in pairs
+        )
+    offset = 0
+    for line in text.split("\n"):
+        if LABELLED_LINE.match(line):
+            pairs = _labelled_line(line)
+            if pairs:
+                clause += 1
+                rows.extend(Assignment(clause, unit, role, None, line, offset) for unit, role in pairs)
+        offset += len(line) + 1
+    return rows
+
+
+def _labelled_line(line: str) -> list[tuple[str, str]]:
+    """A labelled line such as ``部门分工:省财政厅牵头,各市、各部门配合。``."""
+    label, _, rest = line.partition(":")
+    rest = rest.strip(" 。")
+    if label in LABELS:
+        return parse_bracket(line.rstrip("。"))[0]
+    if "领导" in label:
+        return [(u, "leader") for u in split_units(rest.replace(",", "、"))]
+    return parse_bracket(rest)[0]

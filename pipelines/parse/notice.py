@@ -1,0 +1,217 @@
+"""One notice: cleaned lines in, rows for every table out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.clean.notice import CleanedNotice
+from pipelines.parse.assignments import extract_assignments
+from pipelines.parse.glossary import extract_glossary
+from pipelines.parse.metadata import extract_metadata
+from pipelines.parse.outline import SENTENCE_END, Node, parse_outline, split_heading
+from pipelines.parse.targets import extract_targets
+from pipelines.parse.units import notice_region, resolve
+
+Row = dict[str, Any]
+
+
+@dataclass
+class ParsedNotice:
+    """The rows one notice contributes to each table, and what looked wrong."""
+
+    notice_id: str
+    rows: dict[str, list[Row]]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What ingest knows about the file a notice came from."""
+
+    notice_id: str
+    file_name: str
+    raw_sha256: str
+    encoding: str
+    raw_text: str
+
+
+def _original_tail(node_line: str, simp_line: str, simp_tail: str) -> str:
+    """The original-script text matching ``simp_tail`` at the end of a line."""
+    if len(node_line) == len(simp_line):
+        return node_line[len(simp_line) - len(simp_tail) :]
+    return node_line  # OpenCC changed the length: keep the whole original line
+
+
+def _node_texts(node: Node, whole: bool) -> tuple[str, str]:
+    """(original, simplified) text of a node: after the marker, plus continuations."""
+    if not node.lines:
+        return "", ""
+    title, rest = split_heading(node.first_line)
+    # A bare heading ("一、主要目标") is the section's title, not the task's text.
+    bare_heading = not rest and "。" not in node.first_line and len(node.lines) > 1
+    first_s = node.first_line if whole and not bare_heading else rest
+    first_o = _original_tail(node.lines[0], node.lines_simplified[0], first_s) if first_s else ""
+    parts_o = [first_o] if first_o else []
+    parts_s = [first_s] if first_s else []
+    parts_o += node.lines[1:]
+    parts_s += node.lines_simplified[1:]
+    return "\n".join(parts_o), "\n".join(parts_s)
+
+
+def _is_task(node: Node) -> bool:
+    """Numbered items without numbered children are tasks; so are leaf sections with text."""
+    if node.style in ("attachment", "page"):
+        return False
+    if node.is_item:
+        return not any(child.is_item for child in node.children)
+    return not node.children and bool(_node_texts(node, whole=True)[1].strip())
+
+
+def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
+    """All rows of one notice. Pure: no I/O, no Dagster."""
+    nid = source.notice_id
+    lines, simplified = cleaned.lines, cleaned.lines_simplified
+    meta = extract_metadata(simplified, lines, source.raw_text)
+    where = notice_region(meta.region, meta.admin_level)
+    glossary, glossary_lines = extract_glossary(simplified)
+    outline = parse_outline(lines, simplified, skip=glossary_lines)
+    warnings: list[str] = []
+
+    sections: list[Row] = []
+    tasks: list[Row] = []
+    assignments: list[Row] = []
+    targets: list[Row] = []
+    units: dict[str, Row] = {}
+    section_ids: dict[int, str] = {}
+
+    def section_of(node: Node) -> str | None:
+        parent = node.parent
+        while parent is not None and id(parent) not in section_ids:
+            parent = parent.parent
+        return section_ids.get(id(parent)) if parent is not None else None
+
+    paged = any(n.style == "page" for n in outline.roots)
+    for node in outline.walk():
+        task = _is_task(node)
+        if not (task and node.is_item):
+            # Every heading is a section; a leaf section is also its own task.
+            sid = f"{nid}:s{len(sections) + 1:03d}"
+            title, intro = (node.first_line, "") if node.style in ("attachment", "page") else split_heading(node.first_line)
+            intro_o, intro_s = _node_texts(node, whole=False)
+            sections.append(
+                {
+                    "section_id": sid,
+                    "notice_id": nid,
+                    "parent_section_id": section_of(node),
+                    "level": node.depth,
+                    "marker": node.marker,
+                    "title": title or node.marker,
+                    "text": (intro_o or None) if not task else None,
+                    "position": len(sections),
+                }
+            )
+            section_ids[id(node)] = sid
+        if not task:
+            continue
+        text_o, text_s = _node_texts(node, whole=True)
+        tid = f"{nid}:t{len(tasks) + 1:03d}"
+        flags = list(dict.fromkeys(node.flags))
+        if paged and not SENTENCE_END.search(text_s):
+            flags.append("cut_off")
+        found = extract_assignments(text_s)
+        if any(a.cut_off for a in found):
+            flags.append("bracket_cut_off")
+        for flag in flags:
+            warnings.append(f"{tid} ({node.marker}): {flag}")
+        tasks.append(
+            {
+                "task_id": tid,
+                "notice_id": nid,
+                "section_id": section_ids.get(id(node)) or section_of(node),
+                "label": node.label,
+                "text": text_o,
+                "text_simplified": text_s,
+                "position": len(tasks),
+                "is_section": not node.is_item,
+                "flags": ";".join(flags) or None,
+            }
+        )
+        for a in found:
+            ref = resolve(a.unit_raw, where) if a.role != "leader" else None
+            if ref is not None:
+                entry = units.setdefault(
+                    ref.unit_id,
+                    {
+                        "unit_id": ref.unit_id,
+                        "name": ref.name,
+                        "aliases": set(),
+                        "region": ref.region,
+                        "level": ref.level,
+                        "kind": ref.kind,
+                    },
+                )
+                entry["aliases"].add(a.unit_raw)
+            assignments.append(
+                {
+                    "task_id": tid,
+                    "clause_no": a.clause_no,
+                    "unit_raw": a.unit_raw,
+                    "unit_id": ref.unit_id if ref else None,
+                    "role": a.role,
+                    "deadline": a.deadline,
+                    "span": a.span,
+                }
+            )
+        for t in extract_targets(text_s):
+            targets.append(
+                {
+                    "task_id": tid,
+                    "metric": t.metric,
+                    "value": t.value,
+                    "value_max": t.value_max,
+                    "unit": t.unit,
+                    "qualifier": t.qualifier,
+                    "year": t.year,
+                    "span": t.span,
+                    "span_start": t.start,
+                }
+            )
+    if outline.orphan_fragments:
+        warnings.append(f"{len(outline.orphan_fragments)} paragraph(s) continue a sentence cut on another page")
+    if meta.declared_task_count is not None and meta.declared_task_count != len(tasks):
+        warnings.append(f"declares {meta.declared_task_count} tasks, parsed {len(tasks)}")
+
+    notice = {
+        "notice_id": nid,
+        "file_name": source.file_name,
+        "title": meta.title,
+        "issuer": meta.issuer,
+        "doc_number": meta.doc_number,
+        "region": meta.region,
+        "admin_level": meta.admin_level,
+        "doc_type": meta.doc_type,
+        "published_date": meta.published_date,
+        "script": cleaned.script,
+        "encoding": source.encoding,
+        "raw_sha256": source.raw_sha256,
+        "declared_task_count": meta.declared_task_count,
+        "n_sections": len(sections),
+        "n_tasks": len(tasks),
+        "n_assignments": len(assignments),
+        "n_removed_lines": sum(cleaned.removed.values()),
+    }
+    unit_rows = [{**u, "aliases": "|".join(sorted(u["aliases"]))} for u in units.values()]
+    return ParsedNotice(
+        nid,
+        {
+            "notices": [notice],
+            "sections": sections,
+            "tasks": tasks,
+            "assignments": assignments,
+            "units": unit_rows,
+            "targets": targets,
+            "glossary": [{"notice_id": nid, "term": t, "definition": d} for t, d in glossary],
+        },
+        warnings,
+    )

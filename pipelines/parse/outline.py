@@ -1,0 +1,236 @@
+"""Outline: cleaned lines → a tree of sections and numbered items.
+
+Chinese official documents number their outline in a fixed order of marker
+styles: ``一、`` > ``(一)`` > ``1.`` > ``(1)`` > ``①``. A line's marker style
+therefore tells its depth relative to the open headings, whatever levels a
+notice skips. Attachments (``附件1``) and newspaper page jumps (``上接3版``)
+start new roots.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+CN_NUM = "一二三四五六七八九十百零〇"
+MARKERS: list[tuple[str, int, re.Pattern[str]]] = [
+    ("cn", 1, re.compile(rf"^([{CN_NUM}]{{1,4}})、\s*")),
+    ("paren_cn", 2, re.compile(rf"^\(([{CN_NUM}]{{1,4}})\)\s*")),
+    # "1." but not a decimal such as "1.5%".
+    ("arabic", 3, re.compile(r"^(\d{1,3})\s*[.、](?!\d)\s*")),
+    ("paren_arabic", 4, re.compile(r"^\((\d{1,3})\)\s*")),
+    ("circled", 5, re.compile(r"^([\u2460-\u2473])\s*")),
+]
+# "70启动建设…": a scrape that lost the dot; accepted only in sequence.
+BARE_NUMBER = re.compile(r"^(\d{1,3})(?=[\u4e00-\u9fff“《])")
+ATTACHMENT = re.compile(r"^附件\s*(\d{1,2})\s*:?$")
+ATTACHMENT_LIST = re.compile(r"^附件\s*:")
+PAGE_JUMP = re.compile(r"^[(（]?(上接|下转|接上|转下)\s*(第)?\s*[\d一二三四五六七八九十]+\s*版[)）]?$")
+SPEECH_CLOSING = re.compile(r"^各位代表[!,。]")
+SENTENCE_PUNCT = re.compile(r"[。,;:!?、“”]")
+SENTENCE_END = re.compile(r"[。!?;”)》]$")
+# Short headings end at the first full stop when the paragraph goes on.
+HEADING_MAX = 40
+
+
+@dataclass
+class Node:
+    """A heading or numbered item of the outline."""
+
+    style: str  # cn, paren_cn, arabic, paren_arabic, circled, attachment, page
+    rank: int
+    marker: str  # as printed: "一、", "(一)", "1.", "附件1", "上接3版"
+    label: str  # the number alone: "一", "1", "附件1"
+    first_line: str  # text after the marker on the heading line
+    line_no: int
+    lines: list[str] = field(default_factory=list)  # original-script lines (first included)
+    lines_simplified: list[str] = field(default_factory=list)
+    children: list[Node] = field(default_factory=list)
+    parent: Node | None = None
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def is_item(self) -> bool:
+        return self.style in ("arabic", "paren_arabic", "circled")
+
+    @property
+    def depth(self) -> int:
+        depth, node = 1, self.parent
+        while node is not None:
+            depth, node = depth + 1, node.parent
+        return depth
+
+
+@dataclass
+class Outline:
+    roots: list[Node]
+    preamble: list[int]  # line numbers outside the outline (cover letter, titles)
+    stray_lines: int  # short fragments without punctuation (slogans, captions)
+    orphan_fragments: list[int]  # lines that continue a sentence cut elsewhere
+
+    def walk(self) -> list[Node]:
+        out: list[Node] = []
+
+        def visit(node: Node) -> None:
+            out.append(node)
+            for child in node.children:
+                visit(child)
+
+        for root in self.roots:
+            visit(root)
+        return out
+
+
+def match_marker(line: str) -> tuple[str, int, str, str] | None:
+    """(style, rank, marker as printed, label) when the line opens an outline item."""
+    for style, rank, pattern in MARKERS:
+        m = pattern.match(line)
+        if m:
+            return style, rank, m.group(0).strip(), m.group(1)
+    return None
+
+
+def split_heading(first_line: str) -> tuple[str, str]:
+    """Heading title and the text that follows it on the same line."""
+    head, sep, rest = first_line.partition("。")
+    if sep and rest and len(head) <= HEADING_MAX:
+        return head, rest
+    if sep and not rest:
+        return head, ""
+    return first_line, ""
+
+
+def body_start(lines: list[str]) -> int:
+    """Index of the first line of the document body, after any cover letter.
+
+    A cover letter (the 通知 that transmits the plan) ends with a signature date
+    alone on a line; its own ``一、二、三`` are not the plan's outline.
+    """
+    for i, line in enumerate(lines):
+        if SIGNATURE_DATE.match(line) and any(match_marker(x) for x in lines[i + 1 :]):
+            return i + 1
+    return 0
+
+
+SIGNATURE_DATE = re.compile(r"^((19|20)\d{2}年\d{1,2}月\d{1,2}日|(19|20)\d{5,6})$")
+
+
+def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None = None) -> Outline:
+    """Build the outline tree from aligned original and simplified lines."""
+    skip = skip or set()
+    roots: list[Node] = []
+    stack: list[Node] = []
+    preamble: list[int] = []
+    orphans: list[int] = []
+    stray = 0
+    last_arabic = -1  # last "1." number seen: a dot-less number must follow it
+    paged = any(PAGE_JUMP.match(s) for s in simplified)
+    in_attachment_list = False
+    expect_attachment_title: Node | None = None
+    start = body_start(simplified)
+
+    def open_orphan_block(i: int, flag: str) -> Node:
+        # Text whose heading is on another page: a root of its own, flagged.
+        block = Node("page", 0, "", "", "(所属章节缺失)", i, flags=[flag])
+        stack.clear()
+        roots.append(block)
+        stack.append(block)
+        return block
+
+    def attach(node: Node) -> None:
+        if node.is_item and not stack:
+            open_orphan_block(node.line_no, "section_missing")
+        while stack and stack[-1].rank >= node.rank:
+            stack.pop()
+        if stack:
+            node.parent = stack[-1]
+            stack[-1].children.append(node)
+        else:
+            roots.append(node)
+        stack.append(node)
+
+    for i, (line, simp) in enumerate(zip(lines, simplified)):
+        if i < start or i in skip:
+            preamble.append(i)
+            continue
+        if expect_attachment_title is not None:
+            expect_attachment_title.first_line = simp
+            expect_attachment_title.lines.append(line)
+            expect_attachment_title.lines_simplified.append(simp)
+            expect_attachment_title = None
+            continue
+        m_att = ATTACHMENT.match(simp)
+        if m_att:
+            in_attachment_list = False
+            node = Node("attachment", 0, simp, f"附件{m_att.group(1)}", "", i)
+            stack.clear()
+            roots.append(node)
+            stack.append(node)
+            expect_attachment_title = node
+            continue
+        if ATTACHMENT_LIST.match(simp):
+            # The list of attachment titles repeats them; it is not an outline.
+            in_attachment_list = True
+            stack.clear()
+            preamble.append(i)
+            continue
+        if in_attachment_list:
+            preamble.append(i)
+            continue
+        if PAGE_JUMP.match(simp):
+            node = Node("page", 0, simp, simp, simp, i, flags=["page_jump"])
+            stack.clear()
+            roots.append(node)
+            stack.append(node)
+            continue
+        if SPEECH_CLOSING.match(simp):
+            stack.clear()
+            preamble.append(i)
+            continue
+        marker = match_marker(simp)
+        if marker is None:
+            m_bare = BARE_NUMBER.match(simp)
+            if m_bare and stack and int(m_bare.group(1)) == last_arabic + 1:
+                marker = ("arabic", 3, m_bare.group(1), m_bare.group(1))
+        if marker is not None:
+            style, rank, printed, label = marker
+            first = simp[len(printed) :].lstrip() if simp.startswith(printed) else simp[len(label) :]
+            node = Node(style, rank, printed, label, first, i, [line], [simp])
+            attach(node)
+            if style == "arabic":
+                last_arabic = int(label)
+            continue
+        # A line without a marker continues the open node, or is preamble.
+        if not stack:
+            if paged and i > start and preamble and _starts_mid_sentence(simp):
+                orphans.append(i)
+                block = open_orphan_block(i, "continues_elsewhere")
+                block.lines.append(line)
+                block.lines_simplified.append(simp)
+                continue
+            preamble.append(i)
+            continue
+        if len(simp) < 20 and not SENTENCE_PUNCT.search(simp):
+            stray += 1  # slogans, captions, adverts: not part of any task
+            continue
+        current = stack[-1]
+        previous = current.lines_simplified[-1] if current.lines_simplified else current.first_line
+        if paged and current.is_item and not SENTENCE_END.search(previous):
+            # In a paged (newspaper) notice a cut sentence continues on another
+            # page: the next paragraph here belongs elsewhere.
+            orphans.append(i)
+            block = open_orphan_block(i, "continues_elsewhere")
+            block.lines.append(line)
+            block.lines_simplified.append(simp)
+            continue
+        current.lines.append(line)
+        current.lines_simplified.append(simp)
+    return Outline(roots, preamble, stray, orphans)
+
+
+MID_SENTENCE_START = re.compile(r"^[^\u4e00-\u9fff“《(]|^[年月日的和及与等]")
+
+
+def _starts_mid_sentence(line: str) -> bool:
+    """A paragraph that starts inside a sentence: ``年行动,坚决杜绝…``."""
+    return bool(MID_SENTENCE_START.match(line)) or (len(line) > 2 and line[1] in "、,。")

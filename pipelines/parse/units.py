@@ -1,0 +1,119 @@
+"""Units: resolve a unit as written to one registry entry across notices.
+
+``省发展改革委`` in a Hunan notice and ``省发改委`` in another are the same
+body, 湖南省发展和改革委员会. Resolution order: the reviewed alias table
+(``reference/unit_aliases.csv``), then the region prefix made explicit
+(``省`` → the notice's province, ``市``/``州`` → its prefecture).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pipelines.clean.script import to_simplified
+from pipelines.reference import load_csv
+
+# Vertical (centrally managed) branches keep their own names and level.
+VERTICAL = re.compile(
+    r"海关|人民银行|人行|银保监|证监局|金融监督管理总局|外汇|税务局|通信管理局|气象局|调查总队|边检|邮政管理局|广铁集团|铁路|烟草|药品监管局|国网"
+)
+KINDS: list[tuple[str, re.Pattern[str]]] = [
+    ("generic", re.compile(r"^(各|有关|其他|其它|相关)|成员单位|各部门|有关部门|各地")),
+    ("leading_group", re.compile(r"领导小组|指挥部|委员会办公室|工作小组|联席会议")),
+    ("management_committee", re.compile(r"管委会|管理委员会")),
+    ("government", re.compile(r"人民政府$|政府$|政府办公室$|政府办公厅$")),
+    ("party_organ", re.compile(r"^(省委|市委|州委|县委|区委|团省委|团市委|团州委)|党委|党工委|纪委|组织部|宣传部|统战部|政法委|编办|网信办|文明办|人才办")),
+    ("vertical_branch", VERTICAL),
+    ("state_owned_enterprise", re.compile(r"集团|公司|银行|联社")),
+    ("university", re.compile(r"大学|学院|职院|学校")),
+    ("people_organization", re.compile(r"总工会|工会|妇联|团委|残联|红十字会|工商联|科协|社科联|文联|作协|贸促会|侨联")),
+    ("public_institution", re.compile(r"中心$|馆$|院$|台$|研究所|事务中心|保护区管理局")),
+    ("department", re.compile(r"(厅|局|委|办|署|室|处|会|社|队|站|所)$")),
+]
+NAMEPLATE = re.compile(r"^(?P<main>[^()]+)\((?P<second>[^()]+)\)$")
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where a notice was issued: its province and (if any) prefecture."""
+
+    province: str | None
+    prefecture: str | None
+    level: str
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    unit_id: str
+    name: str
+    region: str | None
+    level: str
+    kind: str
+
+
+def unit_id(name: str) -> str:
+    """Stable id from the canonical name: same body, same id, in every release."""
+    return "u-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
+
+
+def notice_region(region: str | None, level: str) -> Region:
+    """The province and prefecture that 省/市/州 prefixes refer to in a notice."""
+    rows = {r["name"]: r for r in load_csv("regions.csv")}
+    if region is None or region not in rows:
+        return Region(None, None, level)
+    row = rows[region]
+    if row["level"] == "province":
+        return Region(region, None, "province")
+    return Region(row["province"], region, row["level"])
+
+
+@lru_cache(maxsize=None)
+def _aliases() -> dict[tuple[str, str], dict[str, str]]:
+    return {(row["alias"], row["scope"]): row for row in load_csv("unit_aliases.csv")}
+
+
+def kind_of(name: str) -> str:
+    for kind, pattern in KINDS:
+        if pattern.search(name):
+            return kind
+    return "other"
+
+
+def canonical(unit_raw: str, where: Region) -> tuple[str, str | None, str]:
+    """(canonical name, region, level) of a unit as written in a notice of ``where``."""
+    simplified = to_simplified(unit_raw)
+    plate = NAMEPLATE.match(simplified)
+    if plate:  # 省市场监管局(省知识产权局): two nameplates, one body
+        simplified = plate.group("main")
+    for scope in (where.prefecture, where.province, "*"):
+        row = _aliases().get((simplified, scope or ""))
+        if row:
+            return row["canonical"], row["region"] or None, row["level"]
+    if kind_of(simplified) == "generic":
+        # Generic parties stay verbatim, scoped to the notice's region.
+        region = where.prefecture or where.province
+        return simplified, region, where.level if where.level in ("province", "prefecture", "county") else "unknown"
+    if simplified.startswith("省") and where.province:
+        return where.province + simplified[1:], where.province, "province"
+    if simplified.startswith(("团省委",)) and where.province:
+        return f"共青团{where.province}委员会", where.province, "province"
+    if simplified[:1] in ("市", "州") and where.prefecture:
+        return where.prefecture + simplified[1:], where.prefecture, "prefecture"
+    for row in load_csv("regions.csv"):
+        if simplified.startswith((row["name"], row["short"])):
+            level = "central" if VERTICAL.search(simplified) else row["level"]
+            return simplified, row["name"], level
+    if re.search(r"[县区]", simplified[:4]) and re.search(r"(政府|管委会)$", simplified):
+        return simplified, where.prefecture, "county"
+    return simplified, where.prefecture or where.province, "central" if VERTICAL.search(simplified) else where.level
+
+
+def resolve(unit_raw: str, where: Region) -> UnitRef:
+    """The registry entry for a unit as written."""
+    name, region, level = canonical(unit_raw, where)
+    if level not in ("central", "province", "prefecture", "county"):
+        level = "unknown"
+    return UnitRef(unit_id(name), name, region, level, kind_of(name))

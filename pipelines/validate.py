@@ -1,0 +1,67 @@
+"""Validation of the combined tables: Pandera models and foreign keys.
+
+Pure functions over Polars frames; the Dagster asset checks report what these
+return, so the same checks run in tests without Dagster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas.tables import TABLES
+
+PREVIEW_ROWS = 20
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """Result of one check: passed or not, how many rows failed, and a preview of them."""
+
+    name: str
+    passed: bool
+    n_failures: int
+    failures: pl.DataFrame
+    description: str
+
+
+def check_schema(table: str, df: pl.DataFrame) -> CheckOutcome:
+    """Validate a table against its Pandera model (all failures, not the first)."""
+    try:
+        TABLES[table].model.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        return CheckOutcome(f"{table}_schema", False, cases.height, cases.head(PREVIEW_ROWS), f"{table} violates its Pandera model")
+    except pa.errors.SchemaError as exc:  # structural errors (missing column) come alone
+        return CheckOutcome(f"{table}_schema", False, 1, pl.DataFrame({"error": [str(exc)]}), f"{table}: {exc}")
+    return CheckOutcome(f"{table}_schema", True, 0, pl.DataFrame(), f"{table} matches its Pandera model")
+
+
+def check_foreign_keys(table: str, frames: dict[str, pl.DataFrame]) -> CheckOutcome:
+    """Every non-null foreign key of ``table`` exists in the table it points to."""
+    spec = TABLES[table]
+    bad: list[pl.DataFrame] = []
+    for fk in spec.foreign_keys:
+        col, ref_col = fk.fields[0], fk.ref_fields[0]
+        child = frames[table].filter(pl.col(col).is_not_null())
+        known = frames[fk.ref_table].select(pl.col(ref_col).alias(col)).unique()
+        missing = child.join(known, on=col, how="anti")
+        if missing.height:
+            bad.append(missing.select(pl.lit(f"{col} → {fk.ref_table}.{ref_col}").alias("foreign_key"), pl.col(col).cast(pl.String).alias("value")))
+    failures = pl.concat(bad) if bad else pl.DataFrame()
+    return CheckOutcome(
+        f"{table}_foreign_keys",
+        not bad,
+        failures.height,
+        failures.head(PREVIEW_ROWS),
+        f"foreign keys of {table}: " + ", ".join(f"{fk.fields[0]}→{fk.ref_table}" for fk in spec.foreign_keys),
+    )
+
+
+def check_all(frames: dict[str, pl.DataFrame]) -> list[CheckOutcome]:
+    """Schema and foreign-key checks of every table."""
+    out = [check_schema(name, frames[name]) for name in TABLES]
+    out += [check_foreign_keys(name, frames) for name, spec in TABLES.items() if spec.foreign_keys]
+    return out
