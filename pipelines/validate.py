@@ -33,7 +33,9 @@ def check_schema(table: str, df: pl.DataFrame) -> CheckOutcome:
         TABLES[table].model.validate(df, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
-        return CheckOutcome(f"{table}_schema", False, cases.height, cases.head(PREVIEW_ROWS), f"{table} violates its Pandera model")
+        return CheckOutcome(
+            f"{table}_schema", False, cases.height, cases.head(PREVIEW_ROWS), f"{table} violates its Pandera model"
+        )
     except pa.errors.SchemaError as exc:  # structural errors (missing column) come alone
         return CheckOutcome(f"{table}_schema", False, 1, pl.DataFrame({"error": [str(exc)]}), f"{table}: {exc}")
     return CheckOutcome(f"{table}_schema", True, 0, pl.DataFrame(), f"{table} matches its Pandera model")
@@ -49,7 +51,12 @@ def check_foreign_keys(table: str, frames: dict[str, pl.DataFrame]) -> CheckOutc
         known = frames[fk.ref_table].select(pl.col(ref_col).alias(col)).unique()
         missing = child.join(known, on=col, how="anti")
         if missing.height:
-            bad.append(missing.select(pl.lit(f"{col} → {fk.ref_table}.{ref_col}").alias("foreign_key"), pl.col(col).cast(pl.String).alias("value")))
+            bad.append(
+                missing.select(
+                    pl.lit(f"{col} → {fk.ref_table}.{ref_col}").alias("foreign_key"),
+                    pl.col(col).cast(pl.String).alias("value"),
+                )
+            )
     failures = pl.concat(bad) if bad else pl.DataFrame()
     return CheckOutcome(
         f"{table}_foreign_keys",

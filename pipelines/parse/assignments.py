@@ -32,7 +32,9 @@ LABELLED_LINE = re.compile(
 SEGMENT_SPLIT = re.compile(r"[,;]")
 LEAD_EACH = re.compile(r"(?:等)?(?:相关单位)?分别牵头$")
 LEAD = re.compile(r"(?:等)?(?:相关单位)?牵头(?:负责|抓总)?$")
-RESPONSIBLE = re.compile(r"(?:等)?(?:相关单位)?(?:分别)?(?:按职责分工|按照职责分工|按职责)?(?:分别)?(?:负责|落实|实施)$")
+RESPONSIBLE = re.compile(
+    r"(?:等)?(?:相关单位)?(?:分别)?(?:按职责分工|按照职责分工|按职责)?(?:分别)?(?:负责|落实|实施)$"
+)
 SUPPORT = re.compile(r"(?:等)?(?:相关单位)?(?:按职责分工)?(?:协助|配合)$")
 DEADLINE = re.compile(
     r"^(?:\d{4}年)?(?:\d{1,2}月)?(?:底|中旬|上旬|下旬|\d{1,2}日)?前?(?:完成|到位|启动|建成)$|^(?:长期坚持|持续推进|持续实施)$"
@@ -116,7 +118,9 @@ def split_units(chunk: str) -> list[str]:
             items = [u + suffix if PLACE.search(u) and not u.endswith(SUFFIXES) else u for u in items]
     # "A和B成员单位": the shared 成员单位 belongs to both bodies.
     if len(items) >= 2 and items[-1].endswith("成员单位"):
-        items = [u if u.endswith("成员单位") or not u.endswith(("委员会", "领导小组")) else u + "成员单位" for u in items]
+        items = [
+            u if u.endswith("成员单位") or not u.endswith(("委员会", "领导小组")) else u + "成员单位" for u in items
+        ]
     return items
 
 

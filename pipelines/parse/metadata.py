@@ -9,7 +9,21 @@ from dataclasses import dataclass
 
 from pipelines.reference import load_csv
 
-DOC_TYPES = ("实施意见", "实施方案", "通知", "意见", "方案", "决定", "办法", "规定", "报告", "规划", "计划", "要点", "分工")
+DOC_TYPES = (
+    "实施意见",
+    "实施方案",
+    "通知",
+    "意见",
+    "方案",
+    "决定",
+    "办法",
+    "规定",
+    "报告",
+    "规划",
+    "计划",
+    "要点",
+    "分工",
+)
 SITE_SUFFIX = re.compile(r"[-_|—]\s*[^-_|—]*(门户网站|人民政府网|政府网|网站)$")
 ORIGINAL_TITLE = re.compile(r"^原标题:\s*")
 TRAILING_DOCNO = re.compile(r"\([^()]*〔\d{4}〕\d+号\)$")

@@ -97,7 +97,9 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
         if not (task and node.is_item):
             # Every heading is a section; a leaf section is also its own task.
             sid = f"{nid}:s{len(sections) + 1:03d}"
-            title, intro = (node.first_line, "") if node.style in ("attachment", "page") else split_heading(node.first_line)
+            title, intro = (
+                (node.first_line, "") if node.style in ("attachment", "page") else split_heading(node.first_line)
+            )
             intro_o, intro_s = _node_texts(node, whole=False)
             sections.append(
                 {

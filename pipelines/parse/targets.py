@@ -10,10 +10,10 @@ the metric, qualifier and target year.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass
 
-__all__ = ["Target", "extract_targets", "chinese_to_number"]
+__all__ = ["Target", "chinese_to_number", "extract_targets"]
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,10 @@ def chinese_to_number(s: str) -> float | None:
 _AR = r"(?:[0-9０-９]{1,3}(?:,[0-9０-９]{3})+(?![0-9０-９])|[0-9０-９]+)(?:[.．][0-9０-９]+)?"
 # A Chinese numeral must start with a digit or 十: '百亿企业', '千户' are names.
 _CN = r"[零〇一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*(?:点[零〇一二三四五六七八九]+)?"
-_NUM = rf"(?:{_AR}|{_CN})"
 _MAG = r"万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千|百"
+# Magnitudes that may stand alone as a unit ('4千亿', '2万'); 千/百 alone are
+# spec-like ('10千伏').
+_BARE_MAG = r"万亿|千亿|百亿|十亿|千万|百万|十万|亿|万"
 # Longest alternatives first; years/months/days and name-like words
 # (大, 强, 届, 类, 英寸, G, 千伏) are deliberately absent.
 _MEASURES = (
@@ -123,50 +125,57 @@ _MEASURES = (
     r"套|台|张|栋|幢|株|棵|场|次|部|位|艘|架|倍|床|宗|块|篇"
 )
 _POST = r"及?(?:以上|左右|以内|以下)"
-_SEP = r"[-－—–~～〜至]"
+_SEP = r"\s?[-－—–~～〜至]\s?"
 
 _CANDIDATE = re.compile(
+    # The leading lookahead lets the regex engine skip ahead by character
+    # class, which keeps the scan fast on number-free prose.
+    r"(?=[0-9０-９零〇一二两三四五六七八九十百])(?:"
     # 百分之六点五 / 百分之五至百分之八
-    rf"(?P<pct>百分之)(?P<pn1>{_NUM})"
-    rf"(?:{_SEP}(?:百分之)?(?P<pn2>{_NUM}))?"
+    rf"(?P<pct>百分之)(?P<pn1>{_AR}|{_CN})(?:{_SEP}(?:百分之)?(?P<pn2>{_AR}|{_CN}))?"
     rf"(?P<ppost>{_POST})?"
     # 6.5% / 7.5%—8% / 5至8个 / 2万亿元 / 4千亿
-    rf"|(?P<n1>{_NUM})"
-    rf"(?:(?P<p1>[%％])?\s?{_SEP}\s?(?P<n2>{_NUM}))?"
-    rf"(?P<mag>{_MAG})?"
-    rf"(?P<meas>{_MEASURES})?"
+    rf"|(?P<n1>{_AR})(?:(?P<p1>[%％])?{_SEP}(?P<n2>{_AR}))?"
+    rf"(?:(?P<mag>{_MAG})?(?P<meas>{_MEASURES})|(?P<bmag>{_BARE_MAG}))"
     rf"(?P<post>{_POST})?"
+    # 一百件 / 两万亿元 / 五至八个: Chinese numerals always need a measure word
+    rf"|(?P<c1>{_CN})(?:{_SEP}(?P<c2>{_CN}))?"
+    rf"(?P<cmag>万亿|亿|万)?(?P<cmeas>{_MEASURES})(?P<cpost>{_POST})?"
+    r")"
 )
 
-# Magnitudes that may stand alone as a unit ('4千亿', '2万'); 千/百 alone are
-# spec-like ('10千伏').
-_BARE_MAGS = frozenset({"万亿", "千亿", "百亿", "十亿", "千万", "百万", "十万", "亿", "万"})
-# Units a small Chinese numeral may carry and still be a target (一个百分点);
-# with any other unit it is a slogan (两个毫不动摇, 五张名片, 三个不发生).
-_SMALL_CN_OK = frozenset({"%", "％", "‰", "个百分点", "百分点", "倍"})
+# Units a Chinese numeral below 100 may carry and still be a target
+# (一个百分点); with any other unit it is a slogan or programme name
+# (两个毫不动摇, 五张名片, 十五条).
+_SMALL_CN_OK = frozenset({"%", "‰", "个百分点", "百分点", "倍"})
 _AR_CHARS = frozenset("0123456789０１２３４５６７８９.．")
 _CN_CHARS = frozenset("零〇一二两三四五六七八九十百千万亿点")
-# Characters that glue a number into a code or formula: G320, 1+5+X, 7×24, 1/3.
+# Characters that glue a number into a code or formula: 1+5+X, 7×24, 1/3.
 _GLUE_CHARS = frozenset("+＋×*/／")
 # After the unit these mark a name or a descriptor rather than a goal:
-# 100亿级, 10%的增长目标, 43个方面, 82项重点工作.
+# 100亿级, 10%的增长目标, 43个方面, 株洲 (a city, not trees).
 _NAME_AFTER_UNIT = re.compile(r"[级强大的]|方面|株洲|株潭")
-_CLAUSE_DELIMS = re.compile(r"[，,；;。：:、—！!？?\n\r]")
+# Two bare digits side by side (三一, 二〇二五) spell a name or a year.
+_CN_RUN = re.compile(r"[一二两三四五六七八九〇零][一二两三四五六七八九〇]")
+_DELIMS = "，,；;。：:、—！!？?\n\r"
+# Greedy '.*' backs off to the LAST delimiter of the window in one C call.
+_LAST_DELIM = re.compile(rf"(?s:.*)[{_DELIMS}]")
+_TRAIL_STOP = re.compile(rf"[{_DELIMS}（(]")
 _YEAR_SCOPE = re.compile(
     r"到\s?(?P<y1>[12][0-9]{3})\s?年(?:底|末)?"
     r"|(?P<y2>[12][0-9]{3})\s?年(?:底|末)?前(?![一二两三四五六七八九十0-9])"
 )
-# Leading list markers, year-scope phrases and commitment filler.
+# Leading list markers, years, an opening bracket and commitment filler.
 _LEAD_NOISE = re.compile(
     r"(?:\s+|[0-9０-９]+[.．、](?![0-9０-９])|[（(][一二三四五六七八九十0-9]+[）)]"
-    r"|[一二三四五六七八九十]+、|[—－-]+"
-    r"|[（(]|到\s?[12][0-9]{3}\s?年(?:底|末)?|[12][0-9]{3}\s?年(?:底|末)?前?"
+    r"|[一二三四五六七八九十]+、|[—－-]+|[（(]"
+    r"|到\s?[12][0-9]{3}\s?年(?:底|末)?|[12][0-9]{3}\s?年(?:底|末)?前?"
     r"|力争实现|力争|确保|实现|全年|争取|努力)+"
 )
 _PRE_QUALIFIERS = ("不低于", "不少于", "不超过", "突破", "超过", "达到", "达")
-# Two bare digits side by side (三一, 二〇二五) spell a name or a year.
-_CN_RUN = re.compile(r"[一二两三四五六七八九〇零][一二两三四五六七八九〇]")
-_TRAIL_STOP = re.compile(r"[，,；;。：:、—！!？?\n\r（(]")
+# A metric longer than this is cut: it bounds work on delimiter-free input.
+_MAX_METRIC = 200
+_MAX_TRAIL = 40
 
 
 def _number_value(s: str) -> float | None:
@@ -179,29 +188,51 @@ def _number_value(s: str) -> float | None:
     return chinese_to_number(s)
 
 
-def _inside_short_quote(text: str, start: int, end: int) -> bool:
-    """True if [start, end) sits in a short “…” slogan or a 《…》 title."""
-    for left, right, reach in (("“", "”", 40), ("《", "》", 40)):
-        lq = text.rfind(left, max(0, start - reach), start)
-        if lq != -1 and text.find(right, lq, start) == -1:
-            if text.find(right, end, end + reach) != -1:
-                return True
+def _inside_quote(text: str, start: int, end: int) -> bool:
+    """True if [start, end) sits inside a “…” quotation or a 《…》 title."""
+    for left, right in (("“", "”"), ("《", "》")):
+        lq = text.rfind(left, max(0, start - 40), start)
+        if lq != -1 and text.find(right, lq, start) == -1 and text.find(right, end, end + 40) != -1:
+            return True
     return False
 
 
-def _strip_lead(s: str) -> tuple[str, int]:
-    """Remove leading noise; return the rest and how many chars were cut."""
-    m = _LEAD_NOISE.match(s)
-    cut = m.end() if m else 0
-    return s[cut:], cut
+def _trailing_phrase(text: str, end: int) -> str:
+    """Noun phrase after a unit, up to the next delimiter (整合600所【乡村小规模学校】)."""
+    # Skip an adjacent second quantity so '6280户13227人脱贫出列' yields 脱贫出列.
+    nxt = _CANDIDATE.match(text, end)
+    if nxt:
+        end = nxt.end()
+    window = text[end : end + _MAX_TRAIL]
+    stop = _TRAIL_STOP.search(window)
+    return window[: stop.start()] if stop else window
+
+
+def _split_metric(text: str, lo: int, num_start: int) -> tuple[str, str | None, int]:
+    """Metric words before a number, the qualifier word ending them, and their start."""
+    m = _LAST_DELIM.match(text, lo, num_start)
+    start = m.end() if m else lo
+    pre = text[start:num_start]
+    # An unmatched ')' means the clause began inside an earlier note
+    # ('…(省教育厅牵头)湘易办…'); the metric starts after it.
+    close = max(pre.rfind(")"), pre.rfind("）"))
+    if close != -1 and "(" not in pre[:close] and "（" not in pre[:close]:
+        start += close + 1
+        pre = pre[close + 1 :]
+    lead = _LEAD_NOISE.match(pre)
+    if lead:
+        start += lead.end()
+        pre = pre[lead.end() :]
+    for word in _PRE_QUALIFIERS:
+        if pre.endswith(word):
+            return pre[: -len(word)], ("达到" if word == "达" else word), start
+    return pre, None, start
 
 
 def extract_targets(text: str) -> list[Target]:
     """Return the quantitative targets in ``text`` in order of appearance."""
-    if not text:
+    if not isinstance(text, str) or not text:
         return []
-    # Precomputed boundaries keep the scan linear even for huge clauses.
-    delims = [m.start() for m in _CLAUSE_DELIMS.finditer(text)]
     scopes = [(m.end(), int(m.group("y1") or m.group("y2"))) for m in _YEAR_SCOPE.finditer(text)]
     scope_ends = [e for e, _ in scopes]
 
@@ -209,100 +240,69 @@ def extract_targets(text: str) -> list[Target]:
     prev_end = 0
     for m in _CANDIDATE.finditer(text):
         num_start, end = m.start(), m.end()
+        g = m.groupdict()
         before = text[num_start - 1] if num_start else ""
-        first = m.group("pn1") or m.group("n1")
-        is_cn = first[0] in _CN_CHARS
-        if is_cn and not m.group("pct"):
-            if before in _CN_CHARS or before == "第":
+        if before == "第" or (before.isascii() and before.isalpha()):
+            continue  # 第三届, G320, S219
+        if g["pct"]:
+            first, second, post, unit = g["pn1"], g["pn2"], g["ppost"], "%"
+            num_end = m.end("pn2") if second else m.end("pn1")
+            meas, mag = "%", ""
+        elif g["n1"]:
+            if before in _AR_CHARS or before in _GLUE_CHARS:
+                continue  # the tail of a longer number or a formula (3550+100)
+            first, second, post = g["n1"], g["n2"], g["post"]
+            num_end = m.end("n2") if second else m.end("n1")
+            if text[num_end : num_end + 1] in _GLUE_CHARS:
+                continue  # 1+5+X, 7×24
+            meas = g["meas"] or ""
+            mag = g["mag"] or g["bmag"] or ""
+            if g["p1"] and meas not in ("%", "％"):
+                continue  # '7.5%—8年' is no percent range
+        else:
+            if before in _CN_CHARS:
                 continue
-        elif before in _AR_CHARS or before in _GLUE_CHARS or before == "第":
-            continue
-        if before.isascii() and before.isalpha():
-            continue  # G320, S219: road and model codes
-
-        if is_cn and _CN_RUN.search(first.partition("点")[0]):
-            continue
+            first, second, post = g["c1"], g["c2"], g["cpost"]
+            num_end = m.end("c2") if second else m.end("c1")
+            meas, mag = g["cmeas"], g["cmag"] or ""
+            if _CN_RUN.search(first.partition("点")[0]):
+                continue
+            if mag and not second and len(first) == 2 and first[1] in "百千":
+                # '四千亿' mirrors '4千亿': the magnitude belongs to the unit.
+                first, mag = first[0], first[1] + mag
+        if not g["pct"]:
+            unit_end = end - len(post) if post else end
+            if _NAME_AFTER_UNIT.match(text, unit_end) and not (post and text[end : end + 1] != "的"):
+                continue
+            if meas in ("个", "项") and text.startswith("重点", unit_end):
+                # 82项重点工作 is a structure count; 十五个重点专项行动 a programme.
+                if meas == "项" or not g["n1"]:
+                    continue
+            unit = mag + ("%" if meas == "％" else meas)
+        if post and text.startswith("的", end):
+            continue  # '100亿元以上的县市' describes, it does not commit
         value = _number_value(first)
-        second = m.group("pn2") or m.group("n2")
         value_max = _number_value(second) if second else None
         if value is None or (second and value_max is None):
             continue
+        if _inside_quote(text, num_start, end):
+            continue  # “两个70%”, “…比例不低于40%”政策: quoted names and slogans
 
-        if m.group("pct"):
-            unit = "%"
-            post = m.group("ppost")
-            num_end = m.end("pn2") if second else m.end("pn1")
-        else:
-            mag, meas = m.group("mag") or "", m.group("meas") or ""
-            post = m.group("post")
-            num_end = m.end("n2") if second else m.end("n1")
-            if text[num_end : num_end + 1] in _GLUE_CHARS:
-                continue  # 3550+100, 1+5+X, 7×24
-            if is_cn and mag and first[-1] in "百千" and len(first) == 2 and not second:
-                # '四千亿' mirrors '4千亿': the magnitude belongs to the unit.
-                mag = first[-1] + mag
-                value = _number_value(first[0])
-                if value is None:
-                    continue
-            if not meas and (is_cn or mag not in _BARE_MAGS):
-                continue  # a bare number (or 千/百 alone) is no target
-            if m.group("p1") and meas not in ("%", "％"):
-                continue  # '7.5%—8年' is not a percent range
-            unit = mag + meas
-            unit_end = m.end("meas") if meas else m.end("mag")
-            after = text[unit_end : unit_end + 2]
-            if not post and _NAME_AFTER_UNIT.match(after):
-                continue
-            if meas == "项" and after == "重点":
-                continue  # 82项重点工作: a structure count
-            if is_cn and meas == "个" and after == "重点":
-                continue  # 十五个重点专项行动: a programme name
-        if post and text.startswith("的", end):
-            continue  # '100亿元以上的县市' describes, it does not commit
-        if _inside_short_quote(text, num_start, end):
-            continue
-
-        # Metric: words before the number in this clause, after the previous target.
-        i = bisect_left(delims, num_start)
-        clause_start = delims[i - 1] + 1 if i else 0
-        metric_start = max(clause_start, prev_end)
-        raw_pre = text[metric_start:num_start]
-        # An unmatched ')' means the clause began inside an earlier note
-        # ('…(省教育厅牵头)湘易办…'); the metric starts after it.
-        close = max(raw_pre.rfind(")"), raw_pre.rfind("）"))
-        if close != -1 and max(raw_pre.rfind("(", 0, close), raw_pre.rfind("（", 0, close)) == -1:
-            metric_start += close + 1
-            raw_pre = raw_pre[close + 1 :]
-        pre, cut = _strip_lead(raw_pre)
-        span_start = metric_start + cut
-
-        qualifier: str | None = None
-        for word in _PRE_QUALIFIERS:
-            if pre.endswith(word):
-                qualifier = "达到" if word == "达" else word
-                pre = pre[: -len(word)]
-                break
+        metric, qualifier, span_start = _split_metric(text, max(prev_end, num_start - _MAX_METRIC), num_start)
         if post:
             qualifier = post[-2:]  # words after the number win; 及以上 → 以上
-
         if qualifier is None:
             if value == 0:
                 continue  # '评论 0人': page furniture, not a goal
-            if is_cn and not m.group("pct") and not m.group("mag") and unit not in _SMALL_CN_OK:
-                # Plain Chinese counts are mostly slogans or programme names
-                # (两个毫不动摇, 十五条, 十个特色小镇); keep only large or decimal ones.
-                if value < 100 and "点" not in first:
-                    continue
+            if g["c1"] and not mag and unit not in _SMALL_CN_OK and value < 100 and "点" not in first:
+                continue  # plain small Chinese counts are slogans (十个特色小镇)
 
-        metric = pre
         if len(metric) <= 2:
-            metric += _trailing_phrase(text, end, delims)
-        if not metric and targets and targets[-1].end >= clause_start - 1:
+            metric += _trailing_phrase(text, end)
+        if not metric and targets and span_start == prev_end + 1:
             metric = targets[-1].metric  # '老旧小区206个、2.6万户' shares the metric
 
         j = bisect_right(scope_ends, num_start)
-        year = scopes[j - 1][1] if j else None
-
         targets.append(
             Target(
                 metric=metric,
@@ -310,7 +310,7 @@ def extract_targets(text: str) -> list[Target]:
                 value_max=value_max,
                 unit=unit,
                 qualifier=qualifier,
-                year=year,
+                year=scopes[j - 1][1] if j else None,
                 span=text[span_start:end],
                 start=span_start,
                 end=end,
@@ -318,16 +318,3 @@ def extract_targets(text: str) -> list[Target]:
         )
         prev_end = end
     return targets
-
-
-def _trailing_phrase(text: str, end: int, delims: list[int]) -> str:
-    """Noun phrase after a unit up to the next delimiter (整合600所【乡村小规模学校】)."""
-    # Skip an adjacent second quantity so '6280户13227人脱贫出列' yields 脱贫出列.
-    nxt = _CANDIDATE.match(text, end)
-    if nxt and nxt.end() > end and (nxt.group("meas") or nxt.group("pct")):
-        end = nxt.end()
-    k = bisect_left(delims, end)
-    stop = delims[k] if k < len(delims) else len(text)
-    phrase = text[end:stop]
-    cut = _TRAIL_STOP.search(phrase)
-    return phrase[: cut.start()] if cut else phrase

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from pipelines.clean.script import to_simplified
 from pipelines.reference import load_csv
@@ -25,11 +25,19 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
     ("leading_group", re.compile(r"领导小组|指挥部|委员会办公室|工作小组|联席会议")),
     ("management_committee", re.compile(r"管委会|管理委员会")),
     ("government", re.compile(r"人民政府$|政府$|政府办公室$|政府办公厅$")),
-    ("party_organ", re.compile(r"^(省委|市委|州委|县委|区委|团省委|团市委|团州委)|党委|党工委|纪委|组织部|宣传部|统战部|政法委|编办|网信办|文明办|人才办")),
+    (
+        "party_organ",
+        re.compile(
+            r"^(省委|市委|州委|县委|区委|团省委|团市委|团州委)|党委|党工委|纪委|组织部|宣传部|统战部|政法委|编办|网信办|文明办|人才办"
+        ),
+    ),
     ("vertical_branch", VERTICAL),
     ("state_owned_enterprise", re.compile(r"集团|公司|银行|联社")),
     ("university", re.compile(r"大学|学院|职院|学校")),
-    ("people_organization", re.compile(r"总工会|工会|妇联|团委|残联|红十字会|工商联|科协|社科联|文联|作协|贸促会|侨联")),
+    (
+        "people_organization",
+        re.compile(r"总工会|工会|妇联|团委|残联|红十字会|工商联|科协|社科联|文联|作协|贸促会|侨联"),
+    ),
     ("public_institution", re.compile(r"中心$|馆$|院$|台$|研究所|事务中心|保护区管理局")),
     ("department", re.compile(r"(厅|局|委|办|署|室|处|会|社|队|站|所)$")),
 ]
@@ -70,7 +78,7 @@ def notice_region(region: str | None, level: str) -> Region:
     return Region(row["province"], region, row["level"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _aliases() -> dict[tuple[str, str], dict[str, str]]:
     return {(row["alias"], row["scope"]): row for row in load_csv("unit_aliases.csv")}
 

@@ -15,9 +15,20 @@ DESCRIPTION_EN = (
     "Tasks, lead and responsible units, and quantitative targets extracted automatically "
     "from Chinese government notices that divide a plan into numbered tasks."
 )
-LICENSE = {"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/", "title": "Creative Commons Attribution 4.0"}
+LICENSE = {
+    "name": "CC-BY-4.0",
+    "path": "https://creativecommons.org/licenses/by/4.0/",
+    "title": "Creative Commons Attribution 4.0",
+}
 
-_TYPES = {"String": "string", "Int64": "integer", "Int32": "integer", "Float64": "number", "Boolean": "boolean", "Date": "date"}
+_TYPES = {
+    "String": "string",
+    "Int64": "integer",
+    "Int32": "integer",
+    "Float64": "number",
+    "Boolean": "boolean",
+    "Date": "date",
+}
 
 
 def field_descriptor(name: str, column: Any) -> dict[str, Any]:
@@ -63,7 +74,10 @@ def table_schema(spec: TableSpec) -> dict[str, Any]:
         out["foreignKeys"] = [
             {
                 "fields": list(fk.fields),
-                "reference": {"resource": "" if fk.ref_table == spec.name else fk.ref_table, "fields": list(fk.ref_fields)},
+                "reference": {
+                    "resource": "" if fk.ref_table == spec.name else fk.ref_table,
+                    "fields": list(fk.ref_fields),
+                },
             }
             for fk in spec.foreign_keys
         ]

@@ -94,7 +94,9 @@ def publish_lock(dataset_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator
                 break
             except BlockingIOError as exc:
                 if time.monotonic() > deadline:
-                    raise PublishError(f"another build is publishing to {dataset_dir}; gave up after {wait:.0f} s") from exc
+                    raise PublishError(
+                        f"another build is publishing to {dataset_dir}; gave up after {wait:.0f} s"
+                    ) from exc
                 time.sleep(0.2)
         try:
             yield
@@ -148,10 +150,14 @@ def write_release(frames: dict[str, pl.DataFrame], out_dir: Path) -> Release:
                 (tmp / f"{name}.csv").write_bytes(data)
                 frames[name].write_parquet(tmp / "parquet" / f"{name}.parquet", statistics=False)
                 resources.append(
-                    resource_descriptor(TABLES[name], f"{name}.csv", len(data), hashlib.sha256(data).hexdigest(), frames[name].height)
+                    resource_descriptor(
+                        TABLES[name], f"{name}.csv", len(data), hashlib.sha256(data).hexdigest(), frames[name].height
+                    )
                 )
             descriptor = package_descriptor(version, created, resources, sources(frames["notices"]))
-            (tmp / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            (tmp / "datapackage.json").write_text(
+                json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
             errors = frictionless_errors(tmp / "datapackage.json")
             if errors:
                 raise PublishError("release failed Frictionless validation:\n" + "\n".join(errors))

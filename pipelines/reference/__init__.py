@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_csv(name: str) -> tuple[dict[str, str], ...]:
     """Rows of a reference CSV in this package, as dicts (cached, read once)."""
     with resources.files(__package__).joinpath(name).open(encoding="utf-8") as fh:

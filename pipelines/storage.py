@@ -1,0 +1,43 @@
+"""An IO manager that stores one pickle per partition, also in single-run backfills.
+
+Dagster's filesystem IO manager refuses an output covering several partitions;
+a single-run backfill over many notices produces exactly that, as a
+``{partition_key: value}`` mapping. This one writes each partition to its own
+file, so later runs (and the tables) load them one by one.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import dagster as dg
+from upath import UPath
+
+
+class PartitionedPickleIOManager(dg.UPathIOManager):
+    extension = ".pkl"
+
+    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
+        path.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
+        return pickle.loads(path.read_bytes())
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
+            for key, path in self._get_paths_for_partitions(context).items():
+                self.make_directory(path.parent)
+                self.dump_to_path(context, obj[key], path)
+            context.add_output_metadata({"partitions_written": len(context.asset_partition_keys)})
+            return
+        super().handle_output(context, obj)
+
+
+class NoticeStorage(dg.ConfigurableIOManagerFactory):
+    """Pickles under ``base_dir``, one file per asset partition."""
+
+    base_dir: str
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> PartitionedPickleIOManager:
+        return PartitionedPickleIOManager(base_path=UPath(self.base_dir))
