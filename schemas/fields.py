@@ -8,7 +8,8 @@ Expectations suites all read them back from the Pandera models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 import pandera.polars as pa

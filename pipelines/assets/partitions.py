@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import dagster as dg
+from dagster import AssetExecutionContext
 
 # One dynamic partition per notice file; the sensor adds and removes keys.
 notice_partitions = dg.DynamicPartitionsDefinition(name="notices")

@@ -25,7 +25,7 @@ def detect_script(text: str, simplified: str | None = None) -> str:
     """``traditional`` when a notable share of CJK characters change under t2s."""
     simplified = to_simplified(text) if simplified is None else simplified
     cjk = changed = 0
-    for a, b in zip(text, simplified):
+    for a, b in zip(text, simplified, strict=False):
         if "\u4e00" <= a <= "\u9fff":
             cjk += 1
             changed += a != b

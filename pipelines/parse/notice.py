@@ -47,7 +47,7 @@ def _node_texts(node: Node, whole: bool) -> tuple[str, str]:
     """(original, simplified) text of a node: after the marker, plus continuations."""
     if not node.lines:
         return "", ""
-    title, rest = split_heading(node.first_line)
+    _title, rest = split_heading(node.first_line)
     # A bare heading ("一、主要目标") is the section's title, not the task's text.
     bare_heading = not rest and "。" not in node.first_line and len(node.lines) > 1
     first_s = node.first_line if whole and not bare_heading else rest
@@ -97,10 +97,8 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
         if not (task and node.is_item):
             # Every heading is a section; a leaf section is also its own task.
             sid = f"{nid}:s{len(sections) + 1:03d}"
-            title, intro = (
-                (node.first_line, "") if node.style in ("attachment", "page") else split_heading(node.first_line)
-            )
-            intro_o, intro_s = _node_texts(node, whole=False)
+            title, _ = (node.first_line, "") if node.style in ("attachment", "page") else split_heading(node.first_line)
+            intro_o, _ = _node_texts(node, whole=False)
             sections.append(
                 {
                     "section_id": sid,

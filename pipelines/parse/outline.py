@@ -149,7 +149,7 @@ def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None
             roots.append(node)
         stack.append(node)
 
-    for i, (line, simp) in enumerate(zip(lines, simplified)):
+    for i, (line, simp) in enumerate(zip(lines, simplified, strict=True)):
         if i < start or i in skip:
             preamble.append(i)
             continue

@@ -1,0 +1,26 @@
+"""Shared fixtures: the sample notices of raw/, parsed once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.assets.notices import ParsedOutcome, clean_stage, parse_stage
+from pipelines.ingest.read import read_notice
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "raw"
+SAMPLES = {p.name[:3]: p for p in sorted(RAW.glob("*.txt"))}
+
+
+@pytest.fixture(scope="session")
+def samples() -> dict[str, ParsedOutcome]:
+    """Every sample notice through ingest, clean and parse, keyed '000'…'004'."""
+    return {prefix: parse_stage(clean_stage(read_notice(path))) for prefix, path in SAMPLES.items()}
+
+
+def rows(samples: dict[str, ParsedOutcome], prefix: str, table: str) -> list[dict]:
+    outcome = samples[prefix]
+    assert outcome.parsed is not None, outcome.rejection
+    return outcome.parsed.rows[table]
