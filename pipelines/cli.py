@@ -31,7 +31,12 @@ def _instance(state_dir: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(state_dir.resolve()))
 
 
-def build(raw_dir: Path, out_dir: Path, state_dir: Path, log=print) -> Path:
+def _run_config(verbose: bool) -> dict:
+    """Console logging: warnings (rejected files, failed checks) unless verbose."""
+    return {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}}}
+
+
+def build(raw_dir: Path, out_dir: Path, state_dir: Path, log=print, verbose: bool = False) -> Path:
     """Materialise the graph on ``raw_dir`` and return the release path."""
     defs = build_definitions(str(raw_dir), str(out_dir), str(state_dir / "storage"))
     instance = _instance(state_dir)
@@ -46,8 +51,10 @@ def build(raw_dir: Path, out_dir: Path, state_dir: Path, log=print) -> Path:
     todo = notices_to_run(instance, files)
     log(f"{len(files)} notice file(s) in {raw_dir}; {len(todo)} new or changed to parse")
     if todo:
-        run_notice_partitions(defs, instance, todo)
-    result = defs.get_job_def("publish_job").execute_in_process(instance=instance, raise_on_error=False)
+        run_notice_partitions(defs, instance, todo, _run_config(verbose))
+    result = defs.resolve_job_def("publish_job").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=_run_config(verbose)
+    )
     if not result.success:
         raise SystemExit(_failure_summary(result))
     for check in result.get_asset_check_evaluations():
@@ -64,13 +71,15 @@ def build(raw_dir: Path, out_dir: Path, state_dir: Path, log=print) -> Path:
     return path
 
 
-def run_notice_partitions(defs: dg.Definitions, instance: dg.DagsterInstance, keys: list[str]) -> None:
+def run_notice_partitions(
+    defs: dg.Definitions, instance: dg.DagsterInstance, keys: list[str], run_config: dict | None = None
+) -> None:
     """One run for the partitions to (re)build: a contiguous range uses a single-run backfill."""
-    job = defs.get_job_def("notice_job")
+    job = defs.resolve_job_def("notice_job")
     order = instance.get_dynamic_partitions(notice_partitions.name)
     for start, end in contiguous_ranges(order, keys):
         tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
-        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+        result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=run_config or {})
         if not result.success:
             raise SystemExit(_failure_summary(result))
 
@@ -112,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(os.environ.get("POLICY_TASKS_STATE", STATE_DIR)),
         help="Dagster instance and storage",
     )
+    b.add_argument("-v", "--verbose", action="store_true", help="show Dagster's step logs")
     args = parser.parse_args(argv)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     warnings.filterwarnings("ignore", category=dg.BetaWarning) if hasattr(dg, "BetaWarning") else None
@@ -119,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.raw.is_dir():
             print(f"error: {args.raw} is not a folder", file=sys.stderr)
             return 2
-        path = build(args.raw, args.out, args.state, log=lambda m: print(m, file=sys.stderr))
+        path = build(args.raw, args.out, args.state, log=lambda m: print(m, file=sys.stderr), verbose=args.verbose)
         print(path)
     return 0
 

@@ -64,6 +64,12 @@ def parse_stage(outcome: CleanedOutcome) -> ParsedOutcome:
     return ParsedOutcome(raw, parsed, None)
 
 
+def _by_key(context: AssetExecutionContext, result: object) -> dict[str, object]:
+    """``{partition_key: value}`` whether the run covered one partition or many."""
+    keys = context.partition_keys
+    return result if len(keys) > 1 else {keys[0]: result}  # type: ignore[return-value]
+
+
 def _log_rejections(context: AssetExecutionContext, outcomes: object) -> int:
     items = outcomes.values() if isinstance(outcomes, dict) else [outcomes]
     n = 0
@@ -80,16 +86,19 @@ def _log_rejections(context: AssetExecutionContext, outcomes: object) -> int:
 def raw_notice(context: AssetExecutionContext, paths: PipelinePaths) -> object:
     """The notice file decoded to text (encoding detected, HTML reduced to its main text)."""
     result = per_partition(context, None, lambda key, _: read_notice(paths.notice_path(key)))
-    items = list(result.values()) if isinstance(result, dict) else [result]
-    meta: dict[str, object] = {"notices": len(items), "rejected": _log_rejections(context, result)}
-    if len(items) == 1:
-        meta.update(
-            file_name=items[0].file_name,
-            raw_sha256=items[0].raw_sha256 or "",
-            encoding=items[0].encoding or "",
-            characters=len(items[0].text or ""),
+    _log_rejections(context, result)
+    for key, item in _by_key(context, result).items():
+        # Per partition: the content hash here is what reruns compare against.
+        context.add_asset_metadata(
+            {
+                "file_name": item.file_name,
+                "raw_sha256": item.raw_sha256 or "",
+                "encoding": item.encoding or "",
+                "characters": len(item.text or ""),
+                "rejected": item.rejection.reason if item.rejection else "",
+            },
+            partition_key=key,
         )
-    context.add_output_metadata(meta)
     return result
 
 
@@ -118,18 +127,17 @@ def cleaned_notice(context: AssetExecutionContext, raw_notice: object) -> object
 def parsed_notice(context: AssetExecutionContext, cleaned_notice: object) -> object:
     """Rows for every table from one notice: sections, tasks, assignments, targets, glossary."""
     result = per_partition(context, cleaned_notice, lambda _key, outcome: parse_stage(outcome))
-    items = list(result.values()) if isinstance(result, dict) else [result]
-    parsed = [i.parsed for i in items if i.parsed]
-    meta: dict[str, object] = {
-        "notices": len(items),
-        "rejected": _log_rejections(context, result),
-        **{
-            f"n_{t}": sum(len(p.rows[t]) for p in parsed)
-            for t in ("sections", "tasks", "assignments", "targets", "glossary")
-        },
-        "warnings": sum(len(p.warnings) for p in parsed),
-    }
-    if len(parsed) == 1 and parsed[0].warnings:
-        meta["warning_list"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in parsed[0].warnings))
-    context.add_output_metadata(meta)
+    _log_rejections(context, result)
+    for key, item in _by_key(context, result).items():
+        meta: dict[str, object] = {"rejected": item.rejection.reason if item.rejection else ""}
+        if item.parsed:
+            meta.update(
+                {
+                    f"n_{t}": len(item.parsed.rows[t])
+                    for t in ("sections", "tasks", "assignments", "targets", "glossary")
+                }
+            )
+            meta["n_warnings"] = len(item.parsed.warnings)
+            meta["warnings"] = dg.MetadataValue.md("\n".join(f"- {w}" for w in item.parsed.warnings) or "none")
+        context.add_asset_metadata(meta, partition_key=key)
     return result

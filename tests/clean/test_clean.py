@@ -35,7 +35,10 @@ def test_web_boilerplate_is_removed_and_counted():
 
 
 def test_a_repeated_section_is_kept_once_but_recurring_headings_stay():
-    block = ["(六)抓实生态环境治理,加快发展方式新转变", "坚持绿水青山就是金山银山,持续推进生态文明建设,促进全面绿色转型,推动经济社会发展。"]
+    block = [
+        "(六)抓实生态环境治理,加快发展方式新转变",
+        "坚持绿水青山就是金山银山,持续推进生态文明建设,促进全面绿色转型,推动经济社会发展。",
+    ]
     lines = ["一、工作目标", "目标甲。", *block, "(七)加快发展社会事业", "一、工作目标", "目标乙。", *block]
     cleaned = clean_notice("\n".join(lines))
     assert cleaned.lines.count(block[0]) == 1

@@ -60,7 +60,11 @@ def test_hunan_2023_task_14_leads_each_and_responsible(samples):
 
 def test_hunan_2023_task_4_has_two_clauses_each_with_its_bracket(samples):
     task = _task(samples, "000", "4")
-    found = [(a["clause_no"], a["unit_raw"], a["role"]) for a in rows(samples, "000", "assignments") if a["task_id"] == task["task_id"]]
+    found = [
+        (a["clause_no"], a["unit_raw"], a["role"])
+        for a in rows(samples, "000", "assignments")
+        if a["task_id"] == task["task_id"]
+    ]
     assert found[:3] == [(1, "省商务厅", "lead"), (1, "省发展改革委", "lead"), (1, "有关部门", "generic")]
     assert (2, "省发展改革委", "lead") in found
     assert (2, "长沙市人民政府", "responsible") in found
@@ -210,4 +214,8 @@ def test_xiangtan_section_six_once_and_no_advert_in_tasks(samples):
 
 def test_xiangtan_cut_sentences_are_flagged(samples):
     flagged = [t for t in rows(samples, "004", "tasks") if t["flags"] and "cut_off" in t["flags"]]
-    assert {t["text_simplified"][-6:] for t in flagged} == {"安全生产专项整治三"[-6:], "救治救助贫困严重精神"[-6:], "考核断面稳定达标。完成湘"[-6:]}
+    assert {t["text_simplified"][-6:] for t in flagged} == {
+        "安全生产专项整治三"[-6:],
+        "救治救助贫困严重精神"[-6:],
+        "考核断面稳定达标。完成湘"[-6:],
+    }
