@@ -35,7 +35,7 @@ def build_definitions(
     resources: dict[str, object] = {"paths": paths, "io_manager": NoticeStorage(base_dir=storage)}
     return dg.Definitions(
         assets=dg.load_assets_from_modules([notices, tables, release]),
-        asset_checks=dg.load_asset_checks_from_modules([tables]),
+        asset_checks=dg.load_asset_checks_from_modules([notices, tables, release]),
         jobs=[notice_job, publish_job],
         sensors=[raw_notices_sensor],
         resources=resources,
