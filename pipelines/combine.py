@@ -9,7 +9,7 @@ import polars as pl
 from pipelines.parse.notice import ParsedNotice, Row
 from schemas.tables import TABLES
 
-NOTICE_TABLES = ["notices", "sections", "tasks", "assignments", "targets", "glossary"]
+NOTICE_TABLES = ["notices", "sections", "tasks", "assignments", "targets", "glossary", "warnings"]
 
 
 def frame(table: str, rows: list[Row]) -> pl.DataFrame:

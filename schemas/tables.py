@@ -104,6 +104,14 @@ class Notices(pa.DataFrameModel):
         ge=0,
     )
 
+    n_warnings: int = field(
+        "警告数",
+        "Warnings",
+        "抽取时发现的疑点数(见 warnings 表)",
+        "Extraction warnings for this notice (see the warnings table)",
+        ge=0,
+    )
+
     class Config:
         strict = True
 
@@ -131,6 +139,13 @@ class Sections(pa.DataFrameModel):
         nullable=True,
     )
     position: int = field("位置", "Position", "在通知中的顺序", "Order within the notice", ge=0)
+    leader: Optional[str] = field(
+        "牵头领导",
+        "Leader",
+        "以领导分组的标题中的领导职务或姓名(不是单位)",
+        "Leader named by a heading that groups tasks by leader (a person, not a unit)",
+        nullable=True,
+    )
 
     class Config:
         strict = True
@@ -278,6 +293,35 @@ class Glossary(pa.DataFrameModel):
     class Config:
         strict = True
         unique = ["notice_id", "term"]
+
+
+WARNING_KINDS = [
+    "cut_off",
+    "bracket_cut_off",
+    "page_jump",
+    "section_missing",
+    "continues_elsewhere",
+    "joined_across_pages",
+    "declared_count_mismatch",
+    "no_assignment",
+]
+
+
+class Warnings(pa.DataFrameModel):
+    notice_id: str = field("通知编号", "Notice id", "所属通知", "Notice the warning is about")
+    task_id: Optional[str] = field(
+        "任务编号",
+        "Task id",
+        "相关任务(整份通知时为空)",
+        "Task concerned; empty when it concerns the whole notice",
+        nullable=True,
+    )
+    kind: str = field("类型", "Kind", "疑点类型", "Kind of warning", isin=WARNING_KINDS)
+    message: str = field("说明", "Message", "疑点说明", "What looked wrong")
+
+    class Config:
+        strict = True
+        unique = ["notice_id", "kind", "message"]
 
 
 class Rejects(pa.DataFrameModel):

@@ -106,9 +106,18 @@ def is_generic(unit: str) -> bool:
     return bool(GENERIC.search(unit))
 
 
+def _split_generic_tail(item: str) -> list[str]:
+    """``市教育局等市政府有关部门`` is a named unit plus a generic party."""
+    head, sep, tail = item.partition("等")
+    if sep and head and tail and is_generic(tail) and not TRAILING.fullmatch(sep + tail):
+        return [head, tail]
+    return [item]
+
+
 def split_units(chunk: str) -> list[str]:
     """Units of one list, shared suffixes expanded: 监利县、洪湖市政府 → two 政府."""
-    items = [TRAILING.sub("", u.strip()) for u in UNIT_SEP.split(chunk)]
+    items = [part for u in UNIT_SEP.split(chunk) for part in _split_generic_tail(u.strip())]
+    items = [TRAILING.sub("", u) for u in items]
     items = [part for u in items for part in AND_SPLIT.split(u)]
     items = [u.strip() for u in items if u.strip()]
     if len(items) >= 2:
@@ -178,14 +187,43 @@ def _finalise(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def extract_assignments(text: str) -> list[Assignment]:
-    """Every (clause, unit, role) of one task's simplified text."""
+def _first_listed_lead(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Notices that say 列第一位的为牵头单位: the first named unit of a list leads."""
+    if any(role in ("lead", "lead_each") for _, role in pairs):
+        return pairs
+    out, done = [], False
+    for unit, role in pairs:
+        if not done and role == "responsible":
+            out.append((unit, "lead"))
+            done = True
+        else:
+            out.append((unit, role))
+    return out
+
+
+FIRST_LISTED_LEADS = re.compile(r"(列|排|排列)在?第一位的?(责任)?(单位|部门)?(为|是)牵头(单位|部门)")
+
+
+def extract_assignments(text: str, first_listed_leads: bool = False) -> list[Assignment]:
+    """Every (clause, unit, role) of one task's simplified text.
+
+    ``first_listed_leads``: the notice declares that the first unit listed for
+    a task is its lead (列第一位的责任单位为牵头单位).
+    """
     rows: list[Assignment] = []
     clause = 0
     for bracket in iter_brackets(text):
         if not is_assignment(bracket.content):
             continue
-        pairs, deadline = parse_bracket(bracket.content)
+        content = bracket.content
+        if not bracket.closed:
+            # Cut off by the scrape: the text after the last separator may be half
+            # a name; keep only what came before it.
+            cut = max(content.rfind(sep) for sep in ",;、")
+            content = content[:cut] if cut > 0 else content
+        pairs, deadline = parse_bracket(content)
+        if first_listed_leads:
+            pairs = _first_listed_lead(pairs)
         if not pairs:
             continue
         clause += 1
@@ -197,6 +235,8 @@ def extract_assignments(text: str) -> list[Assignment]:
     for line in text.split("\n"):
         if LABELLED_LINE.match(line):
             pairs = _labelled_line(line)
+            if first_listed_leads:
+                pairs = _first_listed_lead(pairs)
             if pairs:
                 clause += 1
                 rows.extend(Assignment(clause, unit, role, None, line, offset) for unit, role in pairs)

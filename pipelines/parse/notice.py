@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.clean.notice import CleanedNotice
-from pipelines.parse.assignments import extract_assignments
+import re
+
+from pipelines.parse.assignments import FIRST_LISTED_LEADS, extract_assignments
 from pipelines.parse.glossary import extract_glossary
 from pipelines.parse.metadata import extract_metadata
 from pipelines.parse.outline import SENTENCE_END, Node, parse_outline, split_heading
@@ -14,6 +16,12 @@ from pipelines.parse.targets import extract_targets
 from pipelines.parse.units import notice_region, resolve
 
 Row = dict[str, Any]
+
+# "二、张三副市长牵头重点工作": a heading that groups tasks under a leader.
+LEADER_HEADING = re.compile(
+    r"^(?P<leader>[\u4e00-\u9fff]{1,6}?(?:同志)?(?:常务)?副?(?:省长|市长|州长|县长|区长|秘书长|书记))(?:牵头|负责|分管|联系)"
+)
+INHERITED_FLAGS = ("section_missing", "continues_elsewhere", "page_jump")
 
 
 @dataclass
@@ -23,6 +31,9 @@ class ParsedNotice:
     notice_id: str
     rows: dict[str, list[Row]]
     warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.warnings = [w["message"] for w in self.rows.get("warnings", [])] or self.warnings
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,16 @@ class SourceInfo:
     raw_sha256: str
     encoding: str
     raw_text: str
+
+
+FLAG_TEXT = {
+    "cut_off": "text ends mid-sentence (cut off in the source)",
+    "bracket_cut_off": "assignment bracket cut off; units after the cut are unknown",
+    "page_jump": "follows a page jump (上接/下转); its heading is on another page",
+    "section_missing": "numbered item with no heading above it",
+    "continues_elsewhere": "paragraph continues a sentence cut on another page",
+    "joined_across_pages": "text joined across a page break",
+}
 
 
 def _original_tail(node_line: str, simp_line: str, simp_tail: str) -> str:
@@ -76,7 +97,13 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
     where = notice_region(meta.region, meta.admin_level)
     glossary, glossary_lines = extract_glossary(simplified)
     outline = parse_outline(lines, simplified, skip=glossary_lines)
-    warnings: list[str] = []
+    warning_rows: list[Row] = []
+    first_listed = bool(FIRST_LISTED_LEADS.search("\n".join(simplified)))
+
+    def warn(kind: str, message: str, task_id: str | None = None) -> None:
+        row = {"notice_id": nid, "task_id": task_id, "kind": kind, "message": message}
+        if row not in warning_rows:
+            warning_rows.append(row)
 
     sections: list[Row] = []
     tasks: list[Row] = []
@@ -109,6 +136,7 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
                     "title": title or node.marker,
                     "text": (intro_o or None) if not task else None,
                     "position": len(sections),
+                    "leader": (m.group("leader") if (m := LEADER_HEADING.match(title or "")) else None),
                 }
             )
             section_ids[id(node)] = sid
@@ -116,14 +144,19 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
             continue
         text_o, text_s = _node_texts(node, whole=True)
         tid = f"{nid}:t{len(tasks) + 1:03d}"
-        flags = list(dict.fromkeys(node.flags))
+        flags = list(node.flags)
+        ancestor = node.parent
+        while ancestor is not None:
+            flags += [f for f in ancestor.flags if f in INHERITED_FLAGS]
+            ancestor = ancestor.parent
         if paged and not SENTENCE_END.search(text_s):
             flags.append("cut_off")
-        found = extract_assignments(text_s)
+        found = extract_assignments(text_s, first_listed_leads=first_listed)
         if any(a.cut_off for a in found):
             flags.append("bracket_cut_off")
+        flags = list(dict.fromkeys(flags))
         for flag in flags:
-            warnings.append(f"{tid} ({node.marker}): {flag}")
+            warn(flag, f"{tid} (task {node.label}): {FLAG_TEXT[flag]}", tid)
         tasks.append(
             {
                 "task_id": tid,
@@ -177,10 +210,10 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
                     "span_start": t.start,
                 }
             )
-    if outline.orphan_fragments:
-        warnings.append(f"{len(outline.orphan_fragments)} paragraph(s) continue a sentence cut on another page")
     if meta.declared_task_count is not None and meta.declared_task_count != len(tasks):
-        warnings.append(f"declares {meta.declared_task_count} tasks, parsed {len(tasks)}")
+        warn(
+            "declared_count_mismatch", f"the notice declares {meta.declared_task_count} tasks; {len(tasks)} were parsed"
+        )
 
     notice = {
         "notice_id": nid,
@@ -200,6 +233,7 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
         "n_tasks": len(tasks),
         "n_assignments": len(assignments),
         "n_removed_lines": sum(cleaned.removed.values()),
+        "n_warnings": len(warning_rows),
     }
     unit_rows = [{**u, "aliases": "|".join(sorted(u["aliases"]))} for u in units.values()]
     return ParsedNotice(
@@ -212,6 +246,6 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
             "units": unit_rows,
             "targets": targets,
             "glossary": [{"notice_id": nid, "term": t, "definition": d} for t, d in glossary],
+            "warnings": warning_rows,
         },
-        warnings,
     )

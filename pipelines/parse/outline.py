@@ -140,6 +140,10 @@ def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None
     def attach(node: Node) -> None:
         if node.is_item and not stack:
             open_orphan_block(node.line_no, "section_missing")
+        if stack and stack[0].style == "page" and not node.is_item:
+            # A heading ends a page fragment: the fragment only holds the items
+            # that came before it.
+            stack.clear()
         while stack and stack[-1].rank >= node.rank:
             stack.pop()
         if stack:
@@ -202,7 +206,7 @@ def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None
             continue
         # A line without a marker continues the open node, or is preamble.
         if not stack:
-            if paged and i > start and preamble and _starts_mid_sentence(simp):
+            if paged and (roots or _starts_mid_sentence(simp)):
                 orphans.append(i)
                 block = open_orphan_block(i, "continues_elsewhere")
                 block.lines.append(line)
@@ -225,6 +229,10 @@ def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None
             continue
         current.lines.append(line)
         current.lines_simplified.append(simp)
+    if paged:
+        from pipelines.parse.pages import join_page_fragments  # pages builds on this module
+
+        roots = join_page_fragments(roots)
     return Outline(roots, preamble, stray, orphans)
 
 

@@ -212,10 +212,24 @@ def test_xiangtan_section_six_once_and_no_advert_in_tasks(samples):
     assert not any(t["text"].startswith(("“四上”单位", "“三即”承诺制")) for t in rows(samples, "004", "tasks"))
 
 
-def test_xiangtan_cut_sentences_are_flagged(samples):
-    flagged = [t for t in rows(samples, "004", "tasks") if t["flags"] and "cut_off" in t["flags"]]
-    assert {t["text_simplified"][-6:] for t in flagged} == {
-        "安全生产专项整治三"[-6:],
-        "救治救助贫困严重精神"[-6:],
-        "考核断面稳定达标。完成湘"[-6:],
-    }
+def test_xiangtan_sentences_cut_across_pages_are_joined_once_unambiguous(samples):
+    sections = {s["section_id"]: s for s in rows(samples, "004", "sections")}
+    tasks = rows(samples, "004", "tasks")
+
+    def in_section(marker):
+        return [t for t in tasks if sections[t["section_id"]]["marker"] == marker]
+
+    # (九)2 ends "…专项整治三" on one page; "年行动,…" starts another page.
+    nine = in_section("(九)")
+    assert [t["label"] for t in nine] == ["1", "2", "3"]
+    assert "安全生产专项整治三年行动,坚决杜绝重特大事故" in nine[1]["text"]
+    assert nine[2]["text"].startswith("提升社会治理水平")
+    # (六)1 ends "…完成湘"; "江保护和治理…" and items 2, 3 follow elsewhere.
+    six = in_section("(六)")
+    assert [t["label"] for t in six] == ["1", "2", "3"]
+    assert "完成湘江保护和治理第三个“三年行动计划”任务" in six[0]["text"]
+    # (七)3 "…救治救助贫困严重精神" + "障碍患者600名。": the last one left.
+    assert "救治救助贫困严重精神障碍患者600名" in in_section("(七)")[2]["text"]
+    joined = [t for t in tasks if t["flags"] and "joined_across_pages" in t["flags"]]
+    assert len(joined) == 3
+    assert not [t for t in tasks if t["flags"] and "cut_off" in t["flags"]]
