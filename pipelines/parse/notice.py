@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.clean.notice import CleanedNotice
-import re
-
 from pipelines.parse.assignments import FIRST_LISTED_LEADS, extract_assignments
 from pipelines.parse.glossary import extract_glossary
 from pipelines.parse.metadata import extract_metadata
