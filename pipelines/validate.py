@@ -72,3 +72,17 @@ def check_all(frames: dict[str, pl.DataFrame]) -> list[CheckOutcome]:
     out = [check_schema(name, frames[name]) for name in TABLES]
     out += [check_foreign_keys(name, frames) for name, spec in TABLES.items() if spec.foreign_keys]
     return out
+
+
+def check_declared_counts(notices: pl.DataFrame) -> CheckOutcome:
+    """Notices that declare their own size (43个方面82项重点工作) against the parsed count."""
+    off = notices.filter(
+        pl.col("declared_task_count").is_not_null() & (pl.col("declared_task_count") != pl.col("n_tasks"))
+    )
+    return CheckOutcome(
+        "notices_declared_task_count",
+        off.height == 0,
+        off.height,
+        off.select("notice_id", "title", "declared_task_count", "n_tasks").head(PREVIEW_ROWS),
+        "parsed task count equals the count the notice declares",
+    )

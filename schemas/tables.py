@@ -413,6 +413,16 @@ TABLES: dict[str, TableSpec] = {
             (_fk("notice_id", "notices", "notice_id"),),
         ),
         TableSpec(
+            "warnings",
+            Warnings,
+            "抽取警告",
+            "Warnings",
+            "已发布但有疑点的抽取结果(被截断的括号、跨版面的段落等)",
+            "Published rows that need a human look: cut brackets, paragraphs continued across pages, count mismatches",
+            ("notice_id", "kind", "message"),
+            (_fk("notice_id", "notices", "notice_id"), _fk("task_id", "tasks", "task_id")),
+        ),
+        TableSpec(
             "rejects",
             Rejects,
             "拒收文件",

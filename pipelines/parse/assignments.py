@@ -201,6 +201,17 @@ def _first_listed_lead(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
+UNIT_NAME = re.compile(
+    r"^[\u4e00-\u9fff()]{2,30}(?:厅|局|委|办|署|室|会|社|队|站|所|中心|政府|管委会|公司|集团|大学|学院|银行|分行|支行|海关|联|院)$"
+)
+
+
+def _is_unit_list(content: str) -> bool:
+    """``(市政务服务中心、市大数据局)``: a bare list of units, no verb."""
+    items = [i for i in re.split(r"[、,;]", content) if i]
+    return bool(items) and all(UNIT_NAME.match(i.strip()) for i in items)
+
+
 FIRST_LISTED_LEADS = re.compile(r"(列|排|排列)在?第一位的?(责任)?(单位|部门)?(为|是)牵头(单位|部门)")
 
 
@@ -213,7 +224,8 @@ def extract_assignments(text: str, first_listed_leads: bool = False) -> list[Ass
     rows: list[Assignment] = []
     clause = 0
     for bracket in iter_brackets(text):
-        if not is_assignment(bracket.content):
+        bare_list = first_listed_leads and _is_unit_list(bracket.content)
+        if not (is_assignment(bracket.content) or bare_list):
             continue
         content = bracket.content
         if not bracket.closed:

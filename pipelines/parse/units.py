@@ -28,7 +28,7 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
     (
         "party_organ",
         re.compile(
-            r"^(省委|市委|州委|县委|区委|团省委|团市委|团州委)|党委|党工委|纪委|组织部|宣传部|统战部|政法委|编办|网信办|文明办|人才办"
+            r"^中共|^(省委|市委|州委|县委|区委)|党委|党工委|纪委|组织部|宣传部|统战部|政法委|编办|网信办|人才办"
         ),
     ),
     ("vertical_branch", VERTICAL),
@@ -36,7 +36,10 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
     ("university", re.compile(r"大学|学院|职院|学校")),
     (
         "people_organization",
-        re.compile(r"总工会|工会|妇联|团委|残联|红十字会|工商联|科协|社科联|文联|作协|贸促会|侨联"),
+        re.compile(
+            r"^共青团|总工会|工会|妇联|妇女联合会|团委|团省委|残联|残疾人联合会|红十字会|工商联|工商业联合会|科协|科学技术协会"
+            r"|社科联|社会科学界联合会|文联|文学艺术界联合会|作协|贸促会|贸易促进委员会|侨联"
+        ),
     ),
     ("public_institution", re.compile(r"中心$|馆$|院$|台$|研究所|事务中心|保护区管理局")),
     ("department", re.compile(r"(厅|局|委|办|署|室|处|会|社|队|站|所)$")),
@@ -104,10 +107,14 @@ def canonical(unit_raw: str, where: Region) -> tuple[str, str | None, str]:
         # Generic parties stay verbatim, scoped to the notice's region.
         region = where.prefecture or where.province
         return simplified, region, where.level if where.level in ("province", "prefecture", "county") else "unknown"
+    party = re.match(r"^(省|市|州)委(?!员)", simplified)
+    if party:  # 省委网信办 → 中共湖南省委网信办: party organs carry 中共 and the region
+        region = where.province if party.group(1) == "省" else where.prefecture
+        if region:
+            level = "province" if party.group(1) == "省" else "prefecture"
+            return f"中共{region}委{simplified[2:]}", region, level
     if simplified.startswith("省") and where.province:
         return where.province + simplified[1:], where.province, "province"
-    if simplified.startswith(("团省委",)) and where.province:
-        return f"共青团{where.province}委员会", where.province, "province"
     if simplified[:1] in ("市", "州") and where.prefecture:
         return where.prefecture + simplified[1:], where.prefecture, "prefecture"
     for row in load_csv("regions.csv"):
@@ -124,4 +131,7 @@ def resolve(unit_raw: str, where: Region) -> UnitRef:
     name, region, level = canonical(unit_raw, where)
     if level not in ("central", "province", "prefecture", "county"):
         level = "unknown"
-    return UnitRef(unit_id(name), name, region, level, kind_of(name))
+    kind = kind_of(name)
+    # A generic party (有关部门) means different bodies in different regions.
+    key = f"{region or ''}:{name}" if kind == "generic" else name
+    return UnitRef(unit_id(key), name, region, level, kind)
