@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from pipelines.clean.boilerplate import boilerplate_reason
 from pipelines.clean.duplicates import repeated_line_indexes
-from pipelines.clean.punctuation import normalize_line
+from pipelines.clean.punctuation import collapse_spaces, normalize_punctuation
 from pipelines.clean.script import detect_script, to_simplified
 
 
@@ -33,8 +33,8 @@ def clean_notice(text: str) -> CleanedNotice:
     """Normalise, drop boilerplate and repeated paragraphs; count what went."""
     removed: Counter[str] = Counter()
     kept: list[str] = []
-    for raw_line in text.splitlines():
-        line = normalize_line(raw_line)
+    for raw_line in normalize_punctuation(text).splitlines():
+        line = collapse_spaces(raw_line)
         if not line:
             continue
         reason = boilerplate_reason(line)

@@ -27,16 +27,23 @@ _FULL_TO_HALF = {
 _FULL_TO_HALF.update({chr(0xFF10 + i): str(i) for i in range(10)})
 _FULL_TO_HALF.update({chr(0xFF21 + i): chr(0x41 + i) for i in range(26)})
 _FULL_TO_HALF.update({chr(0xFF41 + i): chr(0x61 + i) for i in range(26)})
-_TABLE = str.maketrans(_FULL_TO_HALF)
+# One regex finds the few characters to map; str.translate with a dict table
+# walks every character in Python-level lookups and is several times slower.
+_FULL = re.compile("[" + "".join(re.escape(c) for c in _FULL_TO_HALF) + "]")
 
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 
 
 def normalize_punctuation(text: str) -> str:
     """Map full-width structural punctuation and digits to half-width."""
-    return text.translate(_TABLE)
+    return _FULL.sub(lambda m: _FULL_TO_HALF[m.group()], text)
 
 
 def normalize_line(line: str) -> str:
     """Canonical punctuation, collapsed runs of spaces, no edge whitespace."""
     return _SPACES.sub(" ", normalize_punctuation(line)).strip()
+
+
+def collapse_spaces(line: str) -> str:
+    """Collapsed runs of spaces, no edge whitespace (punctuation already canonical)."""
+    return _SPACES.sub(" ", line).strip()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 ROLE_WORDS = re.compile(r"牵头|负责|责任单位|牵头单位|责任部门|配合|协办|承办|主办")
 LABELS: dict[str, str] = {
@@ -66,6 +67,9 @@ class Assignment:
     cut_off: bool = False
 
 
+_PARENS = re.compile(r"[()]")
+
+
 @dataclass(frozen=True)
 class Bracket:
     start: int
@@ -82,7 +86,8 @@ def iter_brackets(text: str) -> list[Bracket]:
     """
     out: list[Bracket] = []
     depth, start = 0, -1
-    for i, ch in enumerate(text):
+    for m in _PARENS.finditer(text):  # only the brackets, not every character
+        i, ch = m.start(), m.group()
         if ch == "(":
             if depth == 0:
                 start = i
@@ -142,7 +147,8 @@ def _segment_role(segment: str) -> tuple[str | None, str]:
     return None, segment
 
 
-def parse_bracket(content: str) -> tuple[list[tuple[str, str]], str | None]:
+@lru_cache(maxsize=65536)
+def parse_bracket(content: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
     """(unit, role) pairs and a deadline from the inside of one assignment bracket."""
     pairs: list[tuple[str, str]] = []
     deadline: str | None = None
@@ -177,17 +183,17 @@ def parse_bracket(content: str) -> tuple[list[tuple[str, str]], str | None]:
     return _finalise(pairs), deadline
 
 
-def _finalise(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _finalise(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     for unit, role in pairs:
         if role != "leader" and is_generic(unit):
             role = "generic"
         if (unit, role) not in out and unit:
             out.append((unit, role))
-    return out
+    return tuple(out)  # immutable: parse_bracket results are cached and shared
 
 
-def _first_listed_lead(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _first_listed_lead(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
     """Notices that say 列第一位的为牵头单位: the first named unit of a list leads."""
     if any(role in ("lead", "lead_each") for _, role in pairs):
         return pairs
@@ -198,7 +204,7 @@ def _first_listed_lead(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
             done = True
         else:
             out.append((unit, role))
-    return out
+    return tuple(out)
 
 
 UNIT_NAME = re.compile(
@@ -256,12 +262,12 @@ def extract_assignments(text: str, first_listed_leads: bool = False) -> list[Ass
     return rows
 
 
-def _labelled_line(line: str) -> list[tuple[str, str]]:
+def _labelled_line(line: str) -> tuple[tuple[str, str], ...]:
     """A labelled line such as ``部门分工:省财政厅牵头,各市、各部门配合。``."""
     label, _, rest = line.partition(":")
     rest = rest.strip(" 。")
     if label in LABELS:
         return parse_bracket(line.rstrip("。"))[0]
     if "领导" in label:
-        return [(u, "leader") for u in split_units(rest.replace(",", "、"))]
+        return tuple((u, "leader") for u in split_units(rest.replace(",", "、")))
     return parse_bracket(rest)[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from pipelines.clean.script import to_simplified
 from pipelines.reference import load_csv
@@ -126,8 +126,9 @@ def canonical(unit_raw: str, where: Region) -> tuple[str, str | None, str]:
     return simplified, where.prefecture or where.province, "central" if VERTICAL.search(simplified) else where.level
 
 
+@lru_cache(maxsize=65536)
 def resolve(unit_raw: str, where: Region) -> UnitRef:
-    """The registry entry for a unit as written."""
+    """The registry entry for a unit as written (cached: units repeat across notices)."""
     name, region, level = canonical(unit_raw, where)
     if level not in ("central", "province", "prefecture", "county"):
         level = "unknown"
