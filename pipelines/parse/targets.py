@@ -9,8 +9,10 @@ the metric, qualifier and target year.
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["Target", "chinese_to_number", "extract_targets"]
@@ -69,15 +71,20 @@ def _cn_below_wan(s: str) -> int:
     return total + (digit or 0)
 
 
+def _cn_grouped(s: str, sep: str, base: int, parse: Callable[[str], int]) -> int:
+    """Fold groups split by a magnitude: '两万三千' → 2 * 10_000 + 3000."""
+    pieces = s.split(sep)
+    total = 0
+    for i, piece in enumerate(pieces):
+        # An empty piece before the magnitude means one of it ('万' = 一万).
+        value = parse(piece) if piece or i == len(pieces) - 1 else 1
+        total = total * base + value
+    return total
+
+
 def _cn_integer(s: str) -> int:
-    """Parse an integer numeral that may contain 万 and 亿."""
-    if "亿" in s:
-        high, _, low = s.partition("亿")
-        return (_cn_integer(high) if high else 1) * 100_000_000 + _cn_integer(low)
-    if "万" in s:
-        high, _, low = s.partition("万")
-        return (_cn_integer(high) if high else 1) * 10_000 + _cn_integer(low)
-    return _cn_below_wan(s)
+    """Parse an integer numeral that may contain 万 and 亿 (iteratively: no recursion limit)."""
+    return _cn_grouped(s, "亿", 100_000_000, lambda p: _cn_grouped(p, "万", 10_000, _cn_below_wan))
 
 
 def chinese_to_number(s: str) -> float | None:
@@ -100,18 +107,29 @@ def chinese_to_number(s: str) -> float | None:
     integer, _, fraction = s.partition("点")
     if not integer and not fraction:
         return None
-    value = float(_cn_integer(integer)) if integer else 0.0
-    if fraction:
-        value += float("0." + "".join(str(_CN_DIGITS[c]) for c in fraction))
+    try:
+        value = float(_cn_integer(integer)) if integer else 0.0
+        if fraction:
+            value += float("0." + "".join(str(_CN_DIGITS[c]) for c in fraction))
+    except OverflowError:  # absurdly long numerals exceed float range
+        return None
     return value
 
 
 # --- Candidate pattern ------------------------------------------------------
 
 # Half-width ',' only as a thousands separator (exactly three digits after it).
-_AR = r"(?:[0-9０-９]{1,3}(?:,[0-9０-９]{3})+(?![0-9０-９])|[0-9０-９]+)(?:[.．][0-9０-９]+)?"
+# Atomic groups and the lookbehinds stop the engine retrying every suffix
+# of a long digit run, which would make the scan quadratic.
+_AR = (
+    r"(?<![0-9０-９.．])"
+    r"(?>(?:[0-9０-９]{1,3}(?:,[0-9０-９]{3})+(?![0-9０-９])|[0-9０-９]+)(?:[.．][0-9０-９]+)?)"
+)
 # A Chinese numeral must start with a digit or 十: '百亿企业', '千户' are names.
-_CN = r"[零〇一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*(?:点[零〇一二三四五六七八九]+)?"
+_CN = (
+    r"(?<![零〇一二两三四五六七八九十百千万亿点])"
+    r"(?>[零〇一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*(?:点[零〇一二三四五六七八九]+)?)"
+)
 _MAG = r"万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千|百"
 # Magnitudes that may stand alone as a unit ('4千亿', '2万'); 千/百 alone are
 # spec-like ('10千伏').
@@ -119,10 +137,12 @@ _BARE_MAG = r"万亿|千亿|百亿|十亿|千万|百万|十万|亿|万"
 # Longest alternatives first; years/months/days and name-like words
 # (大, 强, 届, 类, 英寸, G, 千伏) are deliberately absent.
 _MEASURES = (
-    r"个百分点|百分点|[%％‰]|元/(?:人·?月|月|年|人|日|天|吨|亩|次)|"
+    r"(?:个百分点|百分点|[%％‰]|"
     r"平方公里|平方米|立方米|千瓦时|千瓦|兆瓦|公里|千米|公顷|公斤|千克|标箱|"
     r"人次|元|人|家|户|个|亩|米|吨|斤|所|座|盏|间|件|名|辆|头|只|项|条|处|"
-    r"套|台|张|栋|幢|株|棵|场|次|部|位|艘|架|倍|床|宗|块|篇"
+    r"套|台|张|栋|幢|株|棵|场|次|部|位|艘|架|倍|床|宗|块|篇)"
+    # written variants stay part of the unit: 家(次), 元/月, 元/月/人
+    r"(?:[(（]次[)）])?(?:/(?:人·?月|月|年|人|户|日|天|吨|亩|次))*"
 )
 _POST = r"及?(?:以上|左右|以内|以下)"
 _SEP = r"\s?[-－—–~～〜至]\s?"
@@ -152,24 +172,27 @@ _AR_CHARS = frozenset("0123456789０１２３４５６７８９.．")
 _CN_CHARS = frozenset("零〇一二两三四五六七八九十百千万亿点")
 # Characters that glue a number into a code or formula: 1+5+X, 7×24, 1/3.
 _GLUE_CHARS = frozenset("+＋×*/／")
-# After the unit these mark a name or a descriptor rather than a goal:
-# 100亿级, 10%的增长目标, 43个方面, 株洲 (a city, not trees).
-_NAME_AFTER_UNIT = re.compile(r"[级强大的]|方面|株洲|株潭")
+# After the unit these mark a name rather than a goal:
+# 100亿级, 500强, 43个方面, 株洲 (a city, not trees).
+_NAME_AFTER_UNIT = re.compile(r"[级强大]|方面|株洲|株潭")
 # Two bare digits side by side (三一, 二〇二五) spell a name or a year.
 _CN_RUN = re.compile(r"[一二两三四五六七八九〇零][一二两三四五六七八九〇]")
 _DELIMS = "，,；;。：:、—！!？?\n\r"
+# What may follow a target without making it a modifier of the next word.
+_FREE_AFTER = frozenset(_DELIMS + "（()）“”《》 \t")
 # Greedy '.*' backs off to the LAST delimiter of the window in one C call.
 _LAST_DELIM = re.compile(rf"(?s:.*)[{_DELIMS}]")
 _TRAIL_STOP = re.compile(rf"[{_DELIMS}（(]")
+# '2025年(底)前', or '到2025年(底)' with 到 checked in code: starting on a digit
+# class lets the engine skip ahead quickly.
 _YEAR_SCOPE = re.compile(
-    r"到\s?(?P<y1>[12][0-9]{3})\s?年(?:底|末)?"
-    r"|(?P<y2>[12][0-9]{3})\s?年(?:底|末)?前(?![一二两三四五六七八九十0-9])"
+    r"(?P<year>[12１２][0-9０-９]{3})\s?年(?:底|末)?(?P<before>前(?![一二两三四五六七八九十0-9]))?"
 )
 # Leading list markers, years, an opening bracket and commitment filler.
 _LEAD_NOISE = re.compile(
     r"(?:\s+|[0-9０-９]+[.．、](?![0-9０-９])|[（(][一二三四五六七八九十0-9]+[）)]"
     r"|[一二三四五六七八九十]+、|[—－-]+|[（(]"
-    r"|到\s?[12][0-9]{3}\s?年(?:底|末)?|[12][0-9]{3}\s?年(?:底|末)?前?"
+    r"|到\s?[12１２][0-9０-９]{3}\s?年(?:底|末)?|[12１２][0-9０-９]{3}\s?年(?:底|末)?前?"
     r"|力争实现|力争|确保|实现|全年|争取|努力)+"
 )
 _PRE_QUALIFIERS = ("不低于", "不少于", "不超过", "突破", "超过", "达到", "达")
@@ -233,7 +256,11 @@ def extract_targets(text: str) -> list[Target]:
     """Return the quantitative targets in ``text`` in order of appearance."""
     if not isinstance(text, str) or not text:
         return []
-    scopes = [(m.end(), int(m.group("y1") or m.group("y2"))) for m in _YEAR_SCOPE.finditer(text)]
+    scopes = [
+        (m.end(), int(m.group("year")))
+        for m in _YEAR_SCOPE.finditer(text)
+        if m.group("before") or text[max(0, m.start() - 2) : m.start()].rstrip().endswith("到")
+    ]
     scope_ends = [e for e, _ in scopes]
 
     targets: list[Target] = []
@@ -246,7 +273,6 @@ def extract_targets(text: str) -> list[Target]:
             continue  # 第三届, G320, S219
         if g["pct"]:
             first, second, post, unit = g["pn1"], g["pn2"], g["ppost"], "%"
-            num_end = m.end("pn2") if second else m.end("pn1")
             meas, mag = "%", ""
         elif g["n1"]:
             if before in _AR_CHARS or before in _GLUE_CHARS:
@@ -263,7 +289,6 @@ def extract_targets(text: str) -> list[Target]:
             if before in _CN_CHARS:
                 continue
             first, second, post = g["c1"], g["c2"], g["cpost"]
-            num_end = m.end("c2") if second else m.end("c1")
             meas, mag = g["cmeas"], g["cmag"] or ""
             if _CN_RUN.search(first.partition("点")[0]):
                 continue
@@ -272,18 +297,20 @@ def extract_targets(text: str) -> list[Target]:
                 first, mag = first[0], first[1] + mag
         if not g["pct"]:
             unit_end = end - len(post) if post else end
-            if _NAME_AFTER_UNIT.match(text, unit_end) and not (post and text[end : end + 1] != "的"):
+            if not post and _NAME_AFTER_UNIT.match(text, end):
                 continue
+            if meas == "人" and text.startswith("口", unit_end):
+                continue  # '30万人口以上县城' sizes a place, it is no goal
             if meas in ("个", "项") and text.startswith("重点", unit_end):
                 # 82项重点工作 is a structure count; 十五个重点专项行动 a programme.
                 if meas == "项" or not g["n1"]:
                     continue
             unit = mag + ("%" if meas == "％" else meas)
-        if post and text.startswith("的", end):
-            continue  # '100亿元以上的县市' describes, it does not commit
         value = _number_value(first)
         value_max = _number_value(second) if second else None
-        if value is None or (second and value_max is None):
+        if value is None or not math.isfinite(value):
+            continue
+        if second and (value_max is None or not math.isfinite(value_max)):
             continue
         if _inside_quote(text, num_start, end):
             continue  # “两个70%”, “…比例不低于40%”政策: quoted names and slogans
@@ -291,6 +318,11 @@ def extract_targets(text: str) -> list[Target]:
         metric, qualifier, span_start = _split_metric(text, max(prev_end, num_start - _MAX_METRIC), num_start)
         if post:
             qualifier = post[-2:]  # words after the number win; 及以上 → 以上
+        nxt = text[end : end + 1]
+        if nxt == "的" and (qualifier or unit == "%"):
+            continue  # '100亿元以上的县市', '10%的增长目标': thresholds that describe
+        if post and nxt and nxt not in _FREE_AFTER and ("元" in unit or not meas or unit == "%"):
+            continue  # '50亿元以上项目', '20万以上城市': a size threshold on the next noun
         if qualifier is None:
             if value == 0:
                 continue  # '评论 0人': page furniture, not a goal
