@@ -248,7 +248,17 @@ class Units(pa.DataFrameModel):
 
 
 class Targets(pa.DataFrameModel):
-    task_id: str = field("任务编号", "Task id", "所属任务", "Task the target belongs to")
+    target_id: str = field(
+        "目标编号", "Target id", "所在任务或章节编号:起点", "Task (or section) id and span start", unique=True
+    )
+    task_id: Optional[str] = field(
+        "任务编号",
+        "Task id",
+        "所属任务;目标写在章节导语中时为空",
+        "Task the target belongs to; empty when it is stated in a section's intro text",
+        nullable=True,
+    )
+    section_id: str = field("章节编号", "Section id", "目标所在章节", "Section where the target is stated")
     metric: str = field("指标", "Metric", "指标名称(简体)", "What is measured (simplified)")
     value: float = field("数值", "Value", "目标数值;区间时为下限", "Target value; the lower bound of a range")
     value_max: Optional[float] = field("上限", "Upper bound", "区间目标的上限", "Upper bound of a range", nullable=True)
@@ -275,14 +285,13 @@ class Targets(pa.DataFrameModel):
     span_start: int = field(
         "起点",
         "Span start",
-        "片段在任务简体文本中的起点",
-        "Start offset of the span in the task's simplified text",
+        "片段在任务(或章节导语)简体文本中的起点",
+        "Start offset of the span in the simplified text of the task (or of the section's intro)",
         ge=0,
     )
 
     class Config:
         strict = True
-        unique = ["task_id", "span_start"]
 
 
 class Glossary(pa.DataFrameModel):
@@ -398,9 +407,9 @@ TABLES: dict[str, TableSpec] = {
             "量化目标",
             "Targets",
             "任务中的量化目标",
-            "Quantitative targets stated in tasks",
-            ("task_id", "span_start"),
-            (_fk("task_id", "tasks", "task_id"),),
+            "Quantitative targets stated in tasks (or in a section's intro text)",
+            ("target_id",),
+            (_fk("task_id", "tasks", "task_id"), _fk("section_id", "sections", "section_id")),
         ),
         TableSpec(
             "glossary",

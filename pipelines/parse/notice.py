@@ -10,7 +10,7 @@ from pipelines.clean.notice import CleanedNotice
 from pipelines.parse.assignments import FIRST_LISTED_LEADS, extract_assignments
 from pipelines.parse.glossary import extract_glossary
 from pipelines.parse.metadata import extract_metadata
-from pipelines.parse.outline import SENTENCE_END, Node, parse_outline, split_heading
+from pipelines.parse.outline import HEADING_MAX, SENTENCE_END, Node, parse_outline, split_heading
 from pipelines.parse.targets import extract_targets
 from pipelines.parse.units import notice_region, resolve
 
@@ -79,6 +79,27 @@ def _node_texts(node: Node, whole: bool) -> tuple[str, str]:
     return "\n".join(parts_o), "\n".join(parts_s)
 
 
+def _target_rows(text_s: str, section_id: str, task_id: str | None) -> list[Row]:
+    """Target rows read from one task's (or one section intro's) simplified text."""
+    owner = task_id or section_id
+    return [
+        {
+            "target_id": f"{owner}:{t.start}",
+            "task_id": task_id,
+            "section_id": section_id,
+            "metric": t.metric,
+            "value": t.value,
+            "value_max": t.value_max,
+            "unit": t.unit,
+            "qualifier": t.qualifier,
+            "year": t.year,
+            "span": t.span,
+            "span_start": t.start,
+        }
+        for t in extract_targets(text_s)
+    ]
+
+
 def _is_task(node: Node) -> bool:
     """Numbered items without numbered children are tasks; so are leaf sections with text."""
     if node.style in ("attachment", "page"):
@@ -117,14 +138,39 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
             parent = parent.parent
         return section_ids.get(id(parent)) if parent is not None else None
 
+    # A goals paragraph before the first heading (2020年…主要预期目标:地区生产总值增长7.5%左右…)
+    # holds the plan's headline targets: it becomes a section that is its own task.
+    intro_nodes = []
+    for i in outline.body_intro:
+        if extract_targets(simplified[i]):
+            head, sep, _ = simplified[i].partition(":")
+            title = head if sep and len(head) <= HEADING_MAX else "导语"
+            node = Node("intro", 0, "", "导语", simplified[i], i, [lines[i]], [simplified[i]])
+            intro_nodes.append((node, title))
     paged = any(n.style == "page" for n in outline.roots)
+    for node, title in intro_nodes:
+        sid = f"{nid}:s{len(sections) + 1:03d}"
+        sections.append(
+            {
+                "section_id": sid,
+                "notice_id": nid,
+                "parent_section_id": None,
+                "level": 1,
+                "marker": None,
+                "title": title,
+                "text": node.lines[0],
+                "position": len(sections),
+                "leader": None,
+            }
+        )
+        targets += _target_rows(node.lines_simplified[0], sid, None)
     for node in outline.walk():
         task = _is_task(node)
-        if not (task and node.is_item):
+        if not (task and node.is_item) and id(node) not in section_ids:
             # Every heading is a section; a leaf section is also its own task.
             sid = f"{nid}:s{len(sections) + 1:03d}"
             title, _ = (node.first_line, "") if node.style in ("attachment", "page") else split_heading(node.first_line)
-            intro_o, _ = _node_texts(node, whole=False)
+            intro_o, intro_s = _node_texts(node, whole=False)
             sections.append(
                 {
                     "section_id": sid,
@@ -139,6 +185,8 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
                 }
             )
             section_ids[id(node)] = sid
+            if not task and intro_s:
+                targets += _target_rows(intro_s, sid, None)
         if not task:
             continue
         text_o, text_s = _node_texts(node, whole=True)
@@ -195,20 +243,7 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
                     "span": a.span,
                 }
             )
-        for t in extract_targets(text_s):
-            targets.append(
-                {
-                    "task_id": tid,
-                    "metric": t.metric,
-                    "value": t.value,
-                    "value_max": t.value_max,
-                    "unit": t.unit,
-                    "qualifier": t.qualifier,
-                    "year": t.year,
-                    "span": t.span,
-                    "span_start": t.start,
-                }
-            )
+        targets += _target_rows(text_s, tasks[-1]["section_id"], tid)
     if meta.declared_task_count is not None and meta.declared_task_count != len(tasks):
         warn(
             "declared_count_mismatch", f"the notice declares {meta.declared_task_count} tasks; {len(tasks)} were parsed"

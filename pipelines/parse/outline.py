@@ -67,6 +67,7 @@ class Outline:
     preamble: list[int]  # line numbers outside the outline (cover letter, titles)
     stray_lines: int  # short fragments without punctuation (slogans, captions)
     orphan_fragments: list[int]  # lines that continue a sentence cut elsewhere
+    body_intro: list[int] = field(default_factory=list)  # body paragraphs before the first heading
 
     def walk(self) -> list[Node]:
         out: list[Node] = []
@@ -122,6 +123,7 @@ def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None
     stack: list[Node] = []
     preamble: list[int] = []
     orphans: list[int] = []
+    body_intro: list[int] = []
     stray = 0
     last_arabic = -1  # last "1." number seen: a dot-less number must follow it
     paged = any(PAGE_JUMP.match(s) for s in simplified)
@@ -213,6 +215,8 @@ def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None
                 block.lines_simplified.append(simp)
                 continue
             preamble.append(i)
+            if not roots and i >= start:
+                body_intro.append(i)
             continue
         if len(simp) < 20 and not SENTENCE_PUNCT.search(simp):
             stray += 1  # slogans, captions, adverts: not part of any task
@@ -233,7 +237,7 @@ def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None
         from pipelines.parse.pages import join_page_fragments  # pages builds on this module
 
         roots = join_page_fragments(roots)
-    return Outline(roots, preamble, stray, orphans)
+    return Outline(roots, preamble, stray, orphans, body_intro)
 
 
 MID_SENTENCE_START = re.compile(r"^[^\u4e00-\u9fff“《(]|^[年月日的和及与等]")

@@ -157,7 +157,7 @@ def test_xiangxi_metadata(samples):
 
 
 def test_jingzhou_has_6_parts_and_114_tasks_cover_letter_excluded(samples):
-    parts = _sections(samples, "003", 1)
+    parts = [s for s in _sections(samples, "003", 1) if s["marker"]]
     assert len(parts) == 6
     assert parts[0]["title"] == "坚决打好三大攻坚战,决胜全面建成小康社会"
     assert not any("提高政治站位" in s["title"] for s in rows(samples, "003", "sections"))
@@ -233,3 +233,18 @@ def test_xiangtan_sentences_cut_across_pages_are_joined_once_unambiguous(samples
     joined = [t for t in tasks if t["flags"] and "joined_across_pages" in t["flags"]]
     assert len(joined) == 3
     assert not [t for t in tasks if t["flags"] and "cut_off" in t["flags"]]
+
+
+def test_jingzhou_headline_targets_before_the_first_part_are_kept(samples):
+    intro = [s for s in rows(samples, "003", "sections") if s["marker"] is None]
+    assert [s["title"] for s in intro] == ["2020年经济社会发展的主要预期目标"]
+    found = {
+        (t["metric"], t["value"], t["unit"], t["qualifier"])
+        for t in rows(samples, "003", "targets")
+        if t["section_id"] == intro[0]["section_id"]
+    }
+    assert ("地区生产总值增长", 7.5, "%", "左右") in found
+    assert ("城镇登记失业率控制在", 4.5, "%", "以内") in found
+    assert all(
+        t["task_id"] is None for t in rows(samples, "003", "targets") if t["section_id"] == intro[0]["section_id"]
+    )
