@@ -11,7 +11,7 @@ from opencc import OpenCC
 # Share of CJK characters that t2s changes above which a text is traditional.
 # Simplified text scores ~0; traditional notices score well above 5 %.
 TRADITIONAL_SHARE = 0.03
-SAMPLE_CHARS = 20_000
+SAMPLE_CHARS = 5_000
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

@@ -220,17 +220,16 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
         for a in found:
             ref = resolve(a.unit_raw, where) if a.role != "leader" else None
             if ref is not None:
-                entry = units.setdefault(
-                    ref.unit_id,
-                    {
+                entry = units.get(ref.unit_id)
+                if entry is None:
+                    entry = units[ref.unit_id] = {
                         "unit_id": ref.unit_id,
                         "name": ref.name,
                         "aliases": set(),
                         "region": ref.region,
                         "level": ref.level,
                         "kind": ref.kind,
-                    },
-                )
+                    }
                 entry["aliases"].add(a.unit_raw)
             assignments.append(
                 {
