@@ -20,6 +20,8 @@ LICENSE = {
     "path": "https://creativecommons.org/licenses/by/4.0/",
     "title": "Creative Commons Attribution 4.0",
 }
+KEYWORDS = ["China", "policy", "government notices", "task division", "政策", "任务分工", "牵头单位"]
+CONTRIBUTORS = [{"title": "policy-tasks pipeline maintainers", "roles": ["creator"]}]
 
 _TYPES = {
     "String": "string",
@@ -39,7 +41,9 @@ def field_descriptor(name: str, column: Any) -> dict[str, Any]:
         "type": _TYPES[str(column.dtype)],
         "title": meta.get("title_en", name),
         "description": meta.get("description_en", ""),
+        "title_en": meta.get("title_en", name),
         "title_zh": meta.get("title_zh", ""),
+        "description_en": meta.get("description_en", ""),
         "description_zh": meta.get("description_zh", ""),
     }
     constraints: dict[str, Any] = {}
@@ -96,7 +100,9 @@ def resource_descriptor(spec: TableSpec, path: str, n_bytes: int, sha256: str, r
         "encoding": "utf-8",
         "title": f"{spec.title_en} ({spec.title_zh})",
         "description": f"{spec.description_en} / {spec.description_zh}",
+        "title_en": spec.title_en,
         "title_zh": spec.title_zh,
+        "description_en": spec.description_en,
         "description_zh": spec.description_zh,
         "bytes": n_bytes,
         "hash": f"sha256:{sha256}",
@@ -117,14 +123,16 @@ def package_descriptor(
         "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
         "name": DATASET,
         "title": f"{TITLE_EN} / {TITLE_ZH}",
+        "title_en": TITLE_EN,
         "title_zh": TITLE_ZH,
         "description": f"{DESCRIPTION_EN}\n\n{DESCRIPTION_ZH}",
+        "description_en": DESCRIPTION_EN,
         "description_zh": DESCRIPTION_ZH,
         "version": version,
         "created": created,
         "licenses": [LICENSE],
-        "keywords": ["China", "policy", "government notices", "task division", "政策", "任务分工", "牵头单位"],
-        "contributors": [{"title": "policy-tasks pipeline maintainers", "roles": ["creator"]}],
+        "keywords": KEYWORDS,
+        "contributors": CONTRIBUTORS,
         "sources": sources,
         "resources": resources,
     }

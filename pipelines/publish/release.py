@@ -1,8 +1,9 @@
 """Publish a release: write, validate, then move into place (all or nothing).
 
 A release is ``<out>/<dataset>/<version>/`` with ``datapackage.json``, one UTF-8
-CSV per table and the same tables as Parquet. It is written to a hidden
-temporary folder, validated with Frictionless, and renamed into place; only
+CSV per table, the same CSVs with a BOM for Excel, Parquet, one DuckDB file,
+GX data docs, README.md, CITATION.cff, CHANGELOG.md and SHA256SUMS. It is
+written to a hidden temporary folder, checked, and renamed into place; only
 then does ``latest`` move. A failure leaves the previous release untouched.
 """
 
@@ -18,14 +19,23 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import frictionless
 import polars as pl
 
+from pipelines.publish.changelog import changelog_markdown, read_release_tables
+from pipelines.publish.citation import citation_cff
 from pipelines.publish.descriptor import DATASET, package_descriptor, resource_descriptor
+from pipelines.publish.drift import drift
+from pipelines.publish.duckdb_export import write_duckdb
+from pipelines.publish.excel import FOLDER as EXCEL_FOLDER
+from pipelines.publish.excel import excel_csv_bytes
+from pipelines.publish.expectations import validate_tables
+from pipelines.publish.gate import BlockingFailure, gx_failures, table_failures
+from pipelines.publish.release_readme import DOCS_FOLDER, DUCKDB_FILE, release_readme
 from schemas.tables import TABLES
 
 LOCK_WAIT_SECONDS = 120
@@ -35,12 +45,22 @@ class PublishError(RuntimeError):
     """The release failed validation or could not be written; nothing was published."""
 
 
+class ReleaseBlocked(PublishError):
+    """A blocking check failed; ``failures`` says which table, which rows and why."""
+
+    def __init__(self, failures: list[BlockingFailure], message: str) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+
 @dataclass(frozen=True)
 class Release:
     path: Path
     version: str
     created: str
     new: bool  # False when an identical release already existed
+    previous: str | None = None  # the version ``latest`` pointed at before
+    hashes: dict[str, str] = field(default_factory=dict)  # CSV path → sha256
 
 
 def csv_bytes(df: pl.DataFrame) -> bytes:
@@ -77,6 +97,8 @@ def sources(notices: pl.DataFrame) -> list[dict[str, Any]]:
             "doc_number": row["doc_number"],
             "date": row["published_date"].isoformat() if row["published_date"] else None,
             "sha256": row["raw_sha256"],
+            # The web address, once the notices table carries one; raw/ path otherwise.
+            "url": row.get("source_url"),
         }
         out.append({k: v for k, v in entry.items() if v is not None})
     return out
@@ -127,8 +149,57 @@ def point_latest(dataset_dir: Path, version: str) -> None:
     os.replace(tmp, dataset_dir / "latest")
 
 
-def write_release(frames: dict[str, pl.DataFrame], out_dir: Path) -> Release:
-    """Write, validate and atomically publish a release of all tables."""
+def previous_release(dataset_dir: Path) -> Path | None:
+    """The release ``latest`` points at now (None before the first)."""
+    latest = dataset_dir / "latest"
+    return latest.resolve() if latest.is_symlink() and latest.resolve().is_dir() else None
+
+
+def sha256sums(root: Path) -> str:
+    """``sha256sum -c`` format for every file of the release, sorted by path."""
+    lines = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != "SHA256SUMS"):
+        lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(root).as_posix()}")
+    return "\n".join(lines) + "\n"
+
+
+def _reject(failures: list[BlockingFailure], what: str) -> PublishError:
+    return ReleaseBlocked(failures, f"{what}; nothing was published:\n" + "\n".join(f.describe() for f in failures))
+
+
+def write_tables(tmp: Path, frames: dict[str, pl.DataFrame], encoded: dict[str, bytes]) -> list[dict[str, Any]]:
+    """CSV, Excel CSV and Parquet per table, plus the DuckDB file; returns the package resources."""
+    (tmp / "parquet").mkdir(parents=True)
+    (tmp / EXCEL_FOLDER).mkdir()
+    resources = []
+    for name, data in encoded.items():
+        (tmp / f"{name}.csv").write_bytes(data)
+        (tmp / EXCEL_FOLDER / f"{name}.csv").write_bytes(excel_csv_bytes(data))
+        frames[name].write_parquet(tmp / "parquet" / f"{name}.parquet", statistics=False)
+        digest = hashlib.sha256(data).hexdigest()
+        resources.append(resource_descriptor(TABLES[name], f"{name}.csv", len(data), digest, frames[name].height))
+    write_duckdb(frames, tmp / DUCKDB_FILE)
+    return resources
+
+
+def write_release(
+    frames: dict[str, pl.DataFrame],
+    out_dir: Path,
+    *,
+    expectations: bool = True,
+    repository: str | None = None,
+) -> Release:
+    """Check, write, validate and atomically publish a release of all tables.
+
+    Blocking, in order: Pandera models and foreign keys (before anything is
+    written), Great Expectations suites, schema drift of the written package,
+    Frictionless validation. Any failure raises :class:`ReleaseBlocked` naming
+    the table, rows and reason; ``latest`` and earlier releases stay as they were.
+    """
+    failures = table_failures(frames)
+    if failures:
+        raise _reject(failures, "release blocked by the table checks")
+    frames = {name: frames[name] for name in TABLES}
     encoded = {name: csv_bytes(frames[name]) for name in TABLES}
     digest = hashlib.sha256()
     for name, data in encoded.items():
@@ -141,29 +212,58 @@ def write_release(frames: dict[str, pl.DataFrame], out_dir: Path) -> Release:
         if final.is_dir():
             point_latest(dataset_dir, version)
             return Release(final, version, created, new=False)
+        for stale in dataset_dir.glob(".tmp-*"):  # left by a crashed build; we hold the lock
+            shutil.rmtree(stale, ignore_errors=True)
+        previous = previous_release(dataset_dir)
         tmp = dataset_dir / f".tmp-{version}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
         try:
-            (tmp / "parquet").mkdir(parents=True)
-            resources = []
-            for name, data in encoded.items():
-                (tmp / f"{name}.csv").write_bytes(data)
-                frames[name].write_parquet(tmp / "parquet" / f"{name}.parquet", statistics=False)
-                resources.append(
-                    resource_descriptor(
-                        TABLES[name], f"{name}.csv", len(data), hashlib.sha256(data).hexdigest(), frames[name].height
-                    )
-                )
+            resources = write_tables(tmp, frames, encoded)
+            n_expectations = 0
+            if expectations:
+                run_time = dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+                outcomes = validate_tables(frames, docs_dir=tmp / DOCS_FOLDER, run_name=version, run_time=run_time)
+                failures = gx_failures(outcomes)
+                if failures:
+                    raise _reject(failures, "release blocked by Great Expectations")
+                n_expectations = sum(o.n_expectations for o in outcomes.values())
             descriptor = package_descriptor(version, created, resources, sources(frames["notices"]))
+            problems = drift(descriptor)
+            if problems:
+                raise _reject([BlockingFailure("datapackage", "schema_drift", p) for p in problems], "schema drift")
             (tmp / "datapackage.json").write_text(
                 json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
             )
             errors = frictionless_errors(tmp / "datapackage.json")
             if errors:
-                raise PublishError("release failed Frictionless validation:\n" + "\n".join(errors))
+                raise _reject(
+                    [BlockingFailure(e.split(":", 1)[0], "frictionless", e.split(":", 1)[-1].strip()) for e in errors],
+                    "release failed Frictionless validation",
+                )
+            (tmp / "README.md").write_text(release_readme(version, created, frames, n_expectations), encoding="utf-8")
+            (tmp / "CITATION.cff").write_text(citation_cff(version, created, repository), encoding="utf-8")
+            old_log = previous / "CHANGELOG.md" if previous else None
+            (tmp / "CHANGELOG.md").write_text(
+                changelog_markdown(
+                    version,
+                    created,
+                    frames,
+                    previous.name if previous else None,
+                    read_release_tables(previous) if previous else {},
+                    old_log.read_text(encoding="utf-8") if old_log and old_log.is_file() else None,
+                ),
+                encoding="utf-8",
+            )
+            (tmp / "SHA256SUMS").write_text(sha256sums(tmp), encoding="utf-8")
             os.rename(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         point_latest(dataset_dir, version)
-        return Release(final, version, created, new=True)
+        return Release(
+            final,
+            version,
+            created,
+            new=True,
+            previous=previous.name if previous else None,
+            hashes={r["path"]: r["sha256"] for r in resources},
+        )

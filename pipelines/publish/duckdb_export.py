@@ -1,0 +1,163 @@
+"""One DuckDB database with every table, its keys, bilingual comments and convenience views.
+
+Tables, column types, NOT NULL, allowed values, primary and foreign keys all
+come from the Pandera models and the TABLES registry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from schemas.fields import TableSpec
+from schemas.tables import TABLES
+
+_SQL_TYPES = {
+    "String": "VARCHAR",
+    "Int64": "BIGINT",
+    "Int32": "INTEGER",
+    "Float64": "DOUBLE",
+    "Boolean": "BOOLEAN",
+    "Date": "DATE",
+}
+
+# Researchers ask these first: who leads a task, and how much each unit carries.
+VIEWS: dict[str, str] = {
+    "task_leads": """
+        SELECT t.task_id, t.notice_id, n.title AS notice_title, t.label, t.text,
+               string_agg(DISTINCT coalesce(u.name, a.unit_raw), '、' ORDER BY coalesce(u.name, a.unit_raw))
+                   FILTER (WHERE a.role IN ('lead', 'lead_each')) AS lead_units,
+               string_agg(DISTINCT coalesce(u.name, a.unit_raw), '、' ORDER BY coalesce(u.name, a.unit_raw))
+                   FILTER (WHERE a.role = 'responsible') AS responsible_units,
+               count(DISTINCT a.unit_raw) FILTER (WHERE a.role IN ('lead', 'lead_each')) AS n_leads
+        FROM tasks t
+        JOIN notices n USING (notice_id)
+        LEFT JOIN assignments a USING (task_id)
+        LEFT JOIN units u USING (unit_id)
+        GROUP BY ALL
+        ORDER BY t.task_id
+    """,
+    "unit_workload": """
+        SELECT u.unit_id, u.name, u.region, u.level, u.kind,
+               count(DISTINCT a.task_id) AS n_tasks,
+               count(DISTINCT a.task_id) FILTER (WHERE a.role IN ('lead', 'lead_each')) AS n_lead,
+               count(DISTINCT a.task_id) FILTER (WHERE a.role = 'responsible') AS n_responsible,
+               count(DISTINCT a.task_id) FILTER (WHERE a.role = 'support') AS n_support,
+               count(DISTINCT t.notice_id) AS n_notices
+        FROM units u
+        JOIN assignments a USING (unit_id)
+        JOIN tasks t USING (task_id)
+        GROUP BY ALL
+        ORDER BY n_tasks DESC, u.unit_id
+    """,
+}
+VIEW_COMMENTS = {
+    "task_leads": "每个任务一行,附牵头和责任单位 / One row per task with its lead and responsible units",
+    "unit_workload": "每个单位承担的任务数(按角色) / Tasks per unit, by role",
+}
+
+
+def _quote(value: Any) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _column_sql(name: str, column: Any) -> str:
+    parts = [f'"{name}"', _SQL_TYPES[str(column.dtype)]]
+    if not column.nullable:
+        parts.append("NOT NULL")
+    for check in column.checks:
+        stats = check.statistics or {}
+        if "allowed_values" in stats:
+            allowed = ", ".join(_quote(v) for v in stats["allowed_values"])
+            parts.append(f'CHECK ("{name}" IN ({allowed}))')
+    return " ".join(parts)
+
+
+def create_table_sql(spec: TableSpec) -> str:
+    """CREATE TABLE with types, NOT NULL, allowed values, primary and foreign keys from the model."""
+    lines = [_column_sql(name, col) for name, col in spec.schema.columns.items()]
+    lines.append("PRIMARY KEY (" + ", ".join(f'"{c}"' for c in spec.primary_key) + ")")
+    for fk in spec.foreign_keys:
+        cols = ", ".join(f'"{c}"' for c in fk.fields)
+        refs = ", ".join(f'"{c}"' for c in fk.ref_fields)
+        lines.append(f'FOREIGN KEY ({cols}) REFERENCES "{fk.ref_table}" ({refs})')
+    return f'CREATE TABLE "{spec.name}" (\n  ' + ",\n  ".join(lines) + "\n)"
+
+
+def load_order() -> list[str]:
+    """Tables ordered so every referenced table is created (and filled) before its referrers."""
+    done: list[str] = []
+    pending = list(TABLES)
+    while pending:
+        for name in pending:
+            refs = {fk.ref_table for fk in TABLES[name].foreign_keys} - {name}
+            if refs <= set(done):
+                done.append(name)
+                pending.remove(name)
+                break
+        else:
+            raise ValueError(f"foreign keys form a cycle among {pending}")
+    return done
+
+
+def insert_batches(spec: TableSpec, df: pl.DataFrame) -> list[pl.DataFrame]:
+    """Split a table so that rows referring to the same table come after the rows they refer to.
+
+    DuckDB checks a foreign key per statement, so a section inserted together
+    with its parent is rejected; parents go first, one generation per batch.
+    """
+    self_fks = [fk for fk in spec.foreign_keys if fk.ref_table == spec.name and len(fk.fields) == 1]
+    if not self_fks:
+        return [df]
+    batches: list[pl.DataFrame] = []
+    known: dict[str, set[Any]] = {fk.ref_fields[0]: set() for fk in self_fks}
+    remaining = df
+    while remaining.height:
+        ready = pl.lit(True)
+        for fk in self_fks:
+            col, ref = fk.fields[0], fk.ref_fields[0]
+            ready = ready & (pl.col(col).is_null() | pl.col(col).is_in(list(known[ref])))
+        mask = remaining.select(ready.alias("ready")).get_column("ready")
+        batch = remaining.filter(mask)
+        if not batch.height:
+            raise ValueError(f"{spec.name}: rows refer to rows that do not exist (a cycle or a dangling key)")
+        batches.append(batch)
+        for ref in known:
+            known[ref].update(batch.get_column(ref).to_list())
+        remaining = remaining.filter(~mask)
+    return batches
+
+
+def _comments(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+    con.execute(
+        f'COMMENT ON TABLE "{spec.name}" IS {_quote(f"{spec.title_zh} / {spec.title_en}: {spec.description_en}")}'
+    )
+    for name, col in spec.schema.columns.items():
+        meta = col.metadata or {}
+        text = f"{meta.get('title_zh', '')} / {meta.get('title_en', name)}: {meta.get('description_en', '')}"
+        con.execute(f'COMMENT ON COLUMN "{spec.name}"."{name}" IS {_quote(text)}')
+
+
+def write_duckdb(frames: dict[str, pl.DataFrame], path: Path) -> None:
+    """Write all tables, keys, comments and views into a new DuckDB file at ``path``."""
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        # One thread: row order and file layout do not depend on scheduling.
+        con.execute("SET threads TO 1")
+        for name in load_order():
+            spec = TABLES[name]
+            con.execute(create_table_sql(spec))
+            _comments(con, spec)
+            for batch in insert_batches(spec, frames[name].select(spec.columns)):
+                arrow = batch.to_arrow()  # noqa: F841 (read by DuckDB's replacement scan)
+                con.execute(f'INSERT INTO "{name}" SELECT * FROM arrow')
+        for view, sql in VIEWS.items():
+            con.execute(f'CREATE VIEW "{view}" AS {sql}')
+            con.execute(f'COMMENT ON VIEW "{view}" IS {_quote(VIEW_COMMENTS[view])}')
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()

@@ -1,0 +1,143 @@
+"""Pure functions of the publish step, on small frames (no Dagster, no GX run)."""
+
+import copy
+import datetime as dt
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.publish.changelog import changelog_markdown, diff_table, history_lines
+from pipelines.publish.descriptor import package_descriptor, resource_descriptor
+from pipelines.publish.drift import drift
+from pipelines.publish.duckdb_export import create_table_sql, insert_batches, load_order
+from pipelines.publish.excel import BOM, excel_csv_bytes
+from pipelines.publish.expectations import make_docs_reproducible
+from pipelines.publish.gate import foreign_key_failures, table_failures
+from pipelines.publish.release import created_timestamp, csv_bytes
+from schemas.tables import TABLES, empty_frame
+
+
+def _package() -> dict:
+    resources = [resource_descriptor(spec, f"{name}.csv", 0, "0" * 64, 0) for name, spec in TABLES.items()]
+    return package_descriptor("2024.01.01-00000000", "2024-01-01T00:00:00Z", resources, [])
+
+
+def test_excel_csv_has_exactly_one_bom_and_decodes_in_chinese():
+    data = csv_bytes(pl.DataFrame({"unit": ["省发展改革委"]}))
+    excel = excel_csv_bytes(data)
+    assert excel.startswith(BOM) and not excel[3:].startswith(BOM)
+    assert excel_csv_bytes(excel) == excel
+    assert excel.decode("utf-8-sig") == data.decode("utf-8")
+    assert "省发展改革委" in excel.decode("utf-8-sig")
+
+
+def test_package_built_from_the_models_shows_no_drift():
+    assert drift(_package()) == []
+
+
+def test_drift_is_caught_when_package_and_model_disagree():
+    package = _package()
+    tampered = copy.deepcopy(package)
+    fields = tampered["resources"][0]["schema"]["fields"]
+    fields[0]["title_zh"] = "别的名字"
+    fields.pop()
+    problems = drift(tampered)
+    first = next(iter(TABLES))
+    assert any(f"{first}.{fields[0]['name']}: title_zh" in p for p in problems)
+    assert any(p.startswith(f"{first}: columns") for p in problems)
+    tampered = copy.deepcopy(package)
+    tampered["resources"].pop()
+    assert any("only in the models" in p for p in drift(tampered))
+
+
+def test_duckdb_tables_are_created_before_the_tables_that_refer_to_them():
+    order = load_order()
+    assert set(order) == set(TABLES)
+    for name, spec in TABLES.items():
+        for fk in spec.foreign_keys:
+            assert order.index(fk.ref_table) <= order.index(name)
+    sql = create_table_sql(TABLES["assignments"])
+    assert 'PRIMARY KEY ("task_id", "clause_no", "unit_raw", "role")' in sql
+    assert 'REFERENCES "tasks"' in sql and "CHECK" in sql
+
+
+def test_self_referencing_rows_are_inserted_parents_first():
+    spec = TABLES["sections"]
+    rows = pl.DataFrame(
+        {"section_id": ["n:s3", "n:s2", "n:s1"], "parent_section_id": ["n:s2", "n:s1", None], "level": [3, 2, 1]}
+    )
+    df = pl.concat([empty_frame("sections"), rows], how="diagonal_relaxed")
+    batches = insert_batches(spec, df)
+    assert [b.get_column("section_id").to_list() for b in batches] == [["n:s1"], ["n:s2"], ["n:s3"]]
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE sections (section_id VARCHAR PRIMARY KEY, parent_section_id VARCHAR REFERENCES sections (section_id))"
+    )
+    for b in batches:
+        arrow = b.select("section_id", "parent_section_id").to_arrow()  # noqa: F841
+        con.execute("INSERT INTO sections SELECT * FROM arrow")
+    assert con.execute("SELECT count(*) FROM sections").fetchone()[0] == 3
+
+
+def test_dangling_foreign_key_names_table_rows_and_reason():
+    frames = {name: empty_frame(name) for name in TABLES}
+    frames["glossary"] = pl.DataFrame({"notice_id": ["ghost"], "term": ["“四上”单位"], "definition": ["规模以上企业"]})
+    failures = foreign_key_failures("glossary", frames)
+    assert len(failures) == 1
+    text = failures[0].describe()
+    assert "glossary" in text and "notice_id → notices.notice_id" in text and "term=“四上”单位" in text
+    assert table_failures(frames)  # the whole gate says no as well
+
+
+def test_a_missing_table_blocks():
+    frames = {name: empty_frame(name) for name in TABLES if name != "rejects"}
+    assert [f.table for f in table_failures(frames)] == ["rejects"]
+
+
+def test_changelog_counts_rows_added_removed_and_changed_by_key():
+    old = pl.DataFrame({"notice_id": ["a", "a", "b"], "term": ["x", "y", "z"], "definition": ["1", "2", "3"]})
+    new = pl.DataFrame({"notice_id": ["a", "a", "c"], "term": ["x", "y", "w"], "definition": ["1", "CHANGED", "4"]})
+    d = diff_table("glossary", old, new)
+    assert d.added == [{"notice_id": "c", "term": "w"}]
+    assert d.removed == [{"notice_id": "b", "term": "z"}]
+    assert d.changed == [{"notice_id": "a", "term": "y"}]
+
+
+def test_changelog_reports_changed_notice_by_content_hash_and_keeps_history():
+    frames = {name: empty_frame(name) for name in TABLES}
+    notice = {"notice_id": "n1", "title": "某通知", "raw_sha256": "a" * 64}
+    old = {"notices": pl.DataFrame([notice])}
+    frames["notices"] = pl.DataFrame([{**notice, "raw_sha256": "b" * 64}])
+    first = changelog_markdown("v1", "2024-01-01T00:00:00Z", {**frames, "notices": old["notices"]}, None, {})
+    text = changelog_markdown("v2", "2024-01-02T00:00:00Z", frames, "v1", old, first)
+    assert "Compared with the previous release `v1`" in text
+    assert "- changed: 1" in text and "`n1` 某通知" in text
+    assert [line.split("`")[1] for line in history_lines(text)] == ["v2", "v1"]
+
+
+def test_created_comes_from_source_date_epoch_or_the_newest_notice(monkeypatch):
+    notices = pl.DataFrame({"published_date": [dt.date(2023, 1, 17), dt.date(2024, 1, 31)]})
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert created_timestamp(notices) == "2024-01-31T00:00:00Z"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert created_timestamp(notices) == "2023-11-14T22:13:20Z"
+
+
+def test_data_docs_lose_wall_clock_stamps_and_random_ids(tmp_path):
+    page = tmp_path / "index.html"
+    html = (
+        '<img src="logo.png?d=20261123T071803.190773Z"><a href="#b-8bff0436-5509-4ad4-a008-54a5fd4ae382">'
+        '</a><div id="b-8bff0436-5509-4ad4-a008-54a5fd4ae382"></div>'
+    )
+    page.write_text(html, encoding="utf-8")
+    make_docs_reproducible(tmp_path)
+    out = page.read_text(encoding="utf-8")
+    assert "?d=" not in out and "8bff0436" not in out
+    assert out.count("00000000-0000-0000-0000-000000000001") == 2  # the link still matches its target
+
+
+@pytest.mark.parametrize("table", list(TABLES))
+def test_every_field_has_chinese_and_english_titles_and_descriptions(table):
+    for field in _package()["resources"][list(TABLES).index(table)]["schema"]["fields"]:
+        assert field["title_zh"] and field["title_en"] and field["description_en"] and field["description_zh"]
