@@ -31,7 +31,7 @@ UNIT_KINDS = [
     "other",
 ]
 SCRIPTS = ["simplified", "traditional"]
-REJECT_STAGES = ["decode", "clean", "parse"]
+REJECT_STAGES = ["decode", "clean", "parse", "combine"]
 ID_PATTERN = r"^[\w\-]{1,64}$"
 
 
@@ -313,6 +313,7 @@ WARNING_KINDS = [
     "joined_across_pages",
     "declared_count_mismatch",
     "no_assignment",
+    "unknown_unit",
 ]
 
 

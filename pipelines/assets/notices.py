@@ -70,13 +70,14 @@ def _by_key(context: AssetExecutionContext, result: object) -> dict[str, object]
     return result if len(keys) > 1 else {keys[0]: result}  # type: ignore[return-value]
 
 
-def _log_rejections(context: AssetExecutionContext, outcomes: object) -> int:
+def _log_rejections(context: AssetExecutionContext, outcomes: object, stage: str) -> int:
+    """One warning line per file rejected at this stage (later stages only pass it on)."""
     items = outcomes.values() if isinstance(outcomes, dict) else [outcomes]
     n = 0
     for item in items:
         rejection = getattr(item, "rejection", None)
         raw = getattr(item, "raw", item)
-        if rejection:
+        if rejection and rejection.stage == stage:
             n += 1
             context.log.warning(f"REJECTED {raw.file_name}: [{rejection.stage}] {rejection.reason}")
     return n
@@ -86,7 +87,7 @@ def _log_rejections(context: AssetExecutionContext, outcomes: object) -> int:
 def raw_notice(context: AssetExecutionContext, paths: PipelinePaths) -> object:
     """The notice file decoded to text (encoding detected, HTML reduced to its main text)."""
     result = per_partition(context, None, lambda key, _: read_notice(paths.notice_path(key)))
-    _log_rejections(context, result)
+    _log_rejections(context, result, "decode")
     for key, item in _by_key(context, result).items():
         # Per partition: the content hash here is what reruns compare against.
         context.add_asset_metadata(
@@ -114,7 +115,7 @@ def cleaned_notice(context: AssetExecutionContext, raw_notice: object) -> object
     context.add_output_metadata(
         {
             "notices": len(items),
-            "rejected": _log_rejections(context, result),
+            "rejected": _log_rejections(context, result, "clean"),
             "lines_kept": sum(len(i.cleaned.lines) for i in items if i.cleaned),
             "lines_removed": sum(removed.values()),
             "removed_by_reason": dg.MetadataValue.json(removed),
@@ -127,7 +128,7 @@ def cleaned_notice(context: AssetExecutionContext, raw_notice: object) -> object
 def parsed_notice(context: AssetExecutionContext, cleaned_notice: object) -> object:
     """Rows for every table from one notice: sections, tasks, assignments, targets, glossary."""
     result = per_partition(context, cleaned_notice, lambda _key, outcome: parse_stage(outcome))
-    _log_rejections(context, result)
+    _log_rejections(context, result, "parse")
     for key, item in _by_key(context, result).items():
         meta: dict[str, object] = {"rejected": item.rejection.reason if item.rejection else ""}
         if item.parsed:

@@ -19,9 +19,39 @@ from schemas.tables import TABLES
 PREVIEW = 10
 
 
+def drop_duplicates(outcomes: Mapping[str, ParsedOutcome]) -> tuple[dict[str, ParsedOutcome], list[dict]]:
+    """Keep one notice per content hash; the other copies become rejects.
+
+    The same bytes under two file names would otherwise publish every task twice.
+    The first key in sorted order wins, so the choice is stable across reruns.
+    """
+    kept: dict[str, ParsedOutcome] = {}
+    first: dict[str, str] = {}
+    rejects: list[dict] = []
+    for key in sorted(outcomes):
+        o = outcomes[key]
+        digest = o.raw.raw_sha256
+        if o.parsed is not None and digest in first:
+            rejects.append(
+                {
+                    "file_name": o.raw.file_name,
+                    "notice_id": o.raw.notice_id,
+                    "raw_sha256": digest,
+                    "stage": "combine",
+                    "reason": f"duplicate of notice {first[digest]} (identical bytes, sha256 {digest[:12]}…)",
+                }
+            )
+            continue
+        if o.parsed is not None and digest:
+            first[digest] = o.raw.notice_id
+        kept[key] = o
+    return kept, rejects
+
+
 def table_frames(outcomes: Mapping[str, ParsedOutcome]) -> dict[str, pl.DataFrame]:
-    """All tables from the per-notice outcomes (rejections go to ``rejects``)."""
-    parsed = [o.parsed for o in outcomes.values() if o.parsed is not None]
+    """All tables from the per-notice outcomes (rejections and duplicates go to ``rejects``)."""
+    unique, duplicates = drop_duplicates(outcomes)
+    parsed = [o.parsed for o in unique.values() if o.parsed is not None]
     frames = {name: combine_table(name, parsed) for name in NOTICE_TABLES}
     frames["units"] = combine_units(parsed)
     rejects = [
@@ -32,10 +62,10 @@ def table_frames(outcomes: Mapping[str, ParsedOutcome]) -> dict[str, pl.DataFram
             "stage": o.rejection.stage,
             "reason": o.rejection.reason,
         }
-        for o in sorted(outcomes.values(), key=lambda o: o.raw.notice_id)
+        for o in unique.values()
         if o.rejection is not None
     ]
-    frames["rejects"] = frame("rejects", rejects)
+    frames["rejects"] = frame("rejects", sorted(rejects + duplicates, key=lambda r: r["notice_id"]))
     return frames
 
 
@@ -102,6 +132,8 @@ def notice_tables(context: AssetExecutionContext, parsed_notice: dict[str, Parse
     """Combine every notice's rows into the published tables and check them."""
     outcomes = parsed_notice if isinstance(parsed_notice, Mapping) else {}
     frames = table_frames(outcomes)
+    for row in frames["rejects"].filter(pl.col("stage") == "combine").iter_rows(named=True):
+        context.log.warning(f"REJECTED {row['file_name']}: [combine] {row['reason']}")
     for name in TABLES:
         df = frames[name]
         yield dg.Output(df, output_name=name, metadata={"dagster/row_count": df.height, "preview": _preview(df)})

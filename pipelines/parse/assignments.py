@@ -81,24 +81,41 @@ class Bracket:
 def iter_brackets(text: str) -> list[Bracket]:
     """Top-level ``(…)`` spans; nested brackets stay inside their parent.
 
-    An opening bracket never closed (a scrape cut off the page) yields a span
-    to the end of the text with ``closed=False``.
+    Brackets pair up innermost first, so a stray ``(`` in the prose does not
+    swallow the assignment bracket after it. An opening bracket after the last
+    pair that is never closed (a scrape cut off the page) yields a span to the
+    end of the text with ``closed=False``.
     """
-    out: list[Bracket] = []
-    depth, start = 0, -1
+    opened: list[int] = []
+    pairs: list[tuple[int, int]] = []
     for m in _PARENS.finditer(text):  # only the brackets, not every character
-        i, ch = m.start(), m.group()
-        if ch == "(":
-            if depth == 0:
-                start = i
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
-            if depth == 0:
-                out.append(Bracket(start, i + 1, text[start + 1 : i], True))
-    if depth and start >= 0:
+        if m.group() == "(":
+            opened.append(m.start())
+        elif opened:
+            pairs.append((opened.pop(), m.end()))
+    out: list[Bracket] = []
+    last_end = -1
+    for start, end in sorted(pairs):
+        if start >= last_end:  # not inside a bracket already kept
+            out.append(Bracket(start, end, text[start + 1 : end - 1], True))
+            last_end = end
+    if opened and opened[-1] >= last_end:
+        start = min(i for i in opened if i >= last_end)
         out.append(Bracket(start, len(text), text[start + 1 :], False))
     return out
+
+
+def has_cut_bracket(text: str) -> bool:
+    """The text ends inside a bracket that was naming units (a scrape cut it off)."""
+    brackets = iter_brackets(text)
+    if not brackets or brackets[-1].closed:
+        return False
+    content = brackets[-1].content
+    return is_assignment(content) or bool(UNIT_START.match(content))
+
+
+# "(省农业农村厅" cut off before any verb: it starts like a unit list.
+UNIT_START = re.compile(r"^(?:省|市|州|县|区|各|有关)[\u4e00-\u9fff]{1,20}(?:厅|局|委|办|政府|部门|、|$)")
 
 
 def is_assignment(content: str) -> bool:

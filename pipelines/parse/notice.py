@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.clean.notice import CleanedNotice
-from pipelines.parse.assignments import FIRST_LISTED_LEADS, extract_assignments
+from pipelines.parse.assignments import FIRST_LISTED_LEADS, extract_assignments, has_cut_bracket
 from pipelines.parse.glossary import extract_glossary
 from pipelines.parse.metadata import extract_metadata
 from pipelines.parse.outline import HEADING_MAX, SENTENCE_END, Node, parse_outline, split_heading
@@ -199,7 +199,7 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
         if paged and not SENTENCE_END.search(text_s):
             flags.append("cut_off")
         found = extract_assignments(text_s, first_listed_leads=first_listed)
-        if any(a.cut_off for a in found):
+        if any(a.cut_off for a in found) or has_cut_bracket(text_s):
             flags.append("bracket_cut_off")
         flags = list(dict.fromkeys(flags))
         for flag in flags:
@@ -231,6 +231,8 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
                         "kind": ref.kind,
                     }
                 entry["aliases"].add(a.unit_raw)
+                if ref.kind == "other":
+                    warn("unknown_unit", f"{tid} (task {node.label}): unit form not recognised: {a.unit_raw}", tid)
             assignments.append(
                 {
                     "task_id": tid,

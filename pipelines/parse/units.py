@@ -23,7 +23,8 @@ VERTICAL = re.compile(
 KINDS: list[tuple[str, re.Pattern[str]]] = [
     ("generic", re.compile(r"^(各|有关|其他|其它|相关)|成员单位|各部门|有关部门|各地")),
     ("leading_group", re.compile(r"领导小组|指挥部|委员会办公室|工作小组|联席会议")),
-    ("management_committee", re.compile(r"管委会|管理委员会")),
+    # A development zone named alone (湘江新区) stands for its management committee.
+    ("management_committee", re.compile(r"管委会|管理委员会|新区$|开发区$|高新区$|文旅区$|园区$")),
     ("government", re.compile(r"人民政府$|政府$|政府办公室$|政府办公厅$")),
     (
         "party_organ",
