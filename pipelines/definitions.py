@@ -1,26 +1,20 @@
-"""The one Definitions object: assets, checks, jobs, sensor and resources."""
+"""The one Definitions object: assets, checks, jobs, sensors, schedule, automation and resources."""
 
 from __future__ import annotations
 
 import os
+import warnings
 
 import dagster as dg
 
 from pipelines.assets import notices, release, tables
+from pipelines.automation import TABLES, notice_job, publish_job, tables_automation_sensor, with_table_automation
 from pipelines.resources import PipelinePaths
-from pipelines.sensors import raw_notices_sensor
+from pipelines.schedules import daily_release
+from pipelines.sensors import raw_notices_sensor, release_changelog_sensor
 from pipelines.storage import NoticeStorage
 
-notice_job = dg.define_asset_job(
-    "notice_job",
-    selection=dg.AssetSelection.groups("notices"),
-    description="Decode, clean and parse notices (one partition each; single-run backfills).",
-)
-publish_job = dg.define_asset_job(
-    "publish_job",
-    selection=dg.AssetSelection.groups("tables", "release"),
-    description="Combine all parsed notices into the tables, check them, publish a release.",
-)
+__all__ = ["build_definitions", "defs", "notice_job", "publish_job"]
 
 
 def build_definitions(
@@ -33,13 +27,18 @@ def build_definitions(
     )
     storage = storage_dir or os.environ.get("POLICY_TASKS_STORAGE", ".policy_tasks_state/storage")
     resources: dict[str, object] = {"paths": paths, "io_manager": NoticeStorage(base_dir=storage)}
-    return dg.Definitions(
+    defs = dg.Definitions(
         assets=dg.load_assets_from_modules([notices, tables, release]),
         asset_checks=dg.load_asset_checks_from_modules([notices, tables, release]),
         jobs=[notice_job, publish_job],
-        sensors=[raw_notices_sensor],
+        sensors=[raw_notices_sensor, release_changelog_sensor, tables_automation_sensor],
+        schedules=[daily_release],
         resources=resources,
     )
+    # The tables follow their upstream partitions (declarative automation).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return defs.map_resolved_asset_specs(func=with_table_automation, selection=TABLES)
 
 
 defs = build_definitions()

@@ -1,26 +1,328 @@
-"""Which notices need (re)parsing: new partitions and files whose bytes changed."""
+"""What changed, and what a refresh must redo: shared by the sensor, the schedule and the CLI.
+
+The Dagster instance is the record of what was parsed: each ``raw_notice``
+materialisation carries the ``raw_sha256`` of the bytes it read. A notice is
+(re)parsed when its file's hash differs from that record, so per-notice work
+happens once per content, whoever asks for it (sensor, schedule, CLI, UI).
+
+The published release is the record of what was released: ``notices.csv`` and
+``rejects.csv`` name every input with its hash, so "anything changed since the
+last release" is a comparison of two small maps, and the changelog entry of a
+new release says which notices came, went or changed.
+"""
 
 from __future__ import annotations
 
+import csv
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster import DagsterEventType
 
-from pipelines.ingest.read import sha256_bytes
+from pipelines.assets.partitions import notice_partitions
+from pipelines.ingest.read import list_notice_files, sha256_bytes
+from pipelines.publish.descriptor import DATASET
+from pipelines.publish.release import publish_lock
+
+RAW_ASSET = dg.AssetKey("raw_notice")
+NOTICE_ASSETS = ("raw_notice", "cleaned_notice", "parsed_notice")
+
+# A file modified more recently than this may still be being written.
+SETTLE_SECONDS = 2.0
+
+# SQLite allows a limited number of bound parameters per statement.
+_CHUNK = 500
+
+CHANGELOG = "CHANGELOG.md"
+_CHANGELOG_STATE = ".changelog.json"
+
+
+# ---------------------------------------------------------------------------
+# raw/: which files are there, settled, with which content
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawScan:
+    """raw/ as seen now: settled files with their hash, and files still being written."""
+
+    digests: dict[str, str]  # key → sha256, settled files only
+    unsettled: list[str]  # keys of files modified within SETTLE_SECONDS (left for a later look)
+    cache: dict[str, list] = field(default_factory=dict)  # key → [size, mtime_ns, sha256]
+
+    @property
+    def present(self) -> set[str]:
+        return set(self.digests) | set(self.unsettled)
+
+
+def scan_files(
+    files: Mapping[str, Path],
+    cache: Mapping[str, list] | None = None,
+    now: float | None = None,
+    settle_seconds: float = SETTLE_SECONDS,
+) -> RawScan:
+    """Hash the settled files; a file whose size and mtime match ``cache`` is not read again.
+
+    A file modified within ``settle_seconds`` is reported as unsettled and not
+    hashed: a notice is never built from half a file.
+    """
+    now = time.time() if now is None else now
+    cache = cache or {}
+    digests: dict[str, str] = {}
+    unsettled: list[str] = []
+    new_cache: dict[str, list] = {}
+    for key, path in files.items():
+        try:
+            st = path.stat()
+        except FileNotFoundError:  # removed between listing and stat
+            continue
+        if now - st.st_mtime < settle_seconds:
+            unsettled.append(key)
+            continue
+        seen = cache.get(key)
+        if seen and seen[0] == st.st_size and seen[1] == st.st_mtime_ns:
+            digest = seen[2]
+        else:
+            digest = sha256_bytes(path.read_bytes())
+        digests[key] = digest
+        new_cache[key] = [st.st_size, st.st_mtime_ns, digest]
+    return RawScan(digests, unsettled, new_cache)
+
+
+def scan_raw_dir(raw_dir: Path, cache: Mapping[str, list] | None = None, now: float | None = None) -> RawScan:
+    return scan_files(list_notice_files(raw_dir), cache, now)
+
+
+# ---------------------------------------------------------------------------
+# The instance: what was parsed, from which bytes
+# ---------------------------------------------------------------------------
+
+
+def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None = None) -> dict[str, str]:
+    """``raw_sha256`` of the latest ``raw_notice`` materialisation of each partition (batched queries).
+
+    Partitions never materialised are absent from the result.
+    """
+    wanted = set(keys) if keys is not None else None
+    if wanted is not None and not wanted:
+        return {}
+    latest = instance.get_latest_storage_id_by_partition(
+        RAW_ASSET, DagsterEventType.ASSET_MATERIALIZATION, partitions=wanted
+    )
+    by_id = {storage_id: key for key, storage_id in latest.items()}
+    ids = sorted(by_id)
+    out: dict[str, str] = {}
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=RAW_ASSET, storage_ids=chunk), limit=len(chunk)
+        ).records
+        for record in records:
+            mat = record.asset_materialization
+            value = mat.metadata.get("raw_sha256") if mat else None
+            key = by_id.get(record.storage_id)
+            if key is not None and value is not None:
+                out[key] = str(value.value)
+    return out
 
 
 def last_sha256(instance: dg.DagsterInstance, key: str) -> str | None:
     """The raw SHA-256 recorded by the last ``raw_notice`` materialisation of a partition."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_notice"), asset_partitions=[key]), limit=1
-    ).records
-    if not records:
-        return None
-    mat = records[0].asset_materialization
-    value = mat.metadata.get("raw_sha256") if mat else None
-    return str(value.value) if value is not None else None
+    return materialised_sha256(instance, [key]).get(key)
+
+
+def stale_keys(instance: dg.DagsterInstance, digests: Mapping[str, str]) -> list[str]:
+    """Keys whose content hash differs from what was last parsed (new files included), in key order."""
+    done = materialised_sha256(instance, digests)
+    return sorted(key for key, digest in digests.items() if done.get(key) != digest)
 
 
 def notices_to_run(instance: dg.DagsterInstance, files: dict[str, Path]) -> list[str]:
     """Partition keys whose file is new or changed since it was last parsed."""
-    return [key for key, path in files.items() if last_sha256(instance, key) != sha256_bytes(path.read_bytes())]
+    return stale_keys(instance, scan_files(files, settle_seconds=0).digests)
+
+
+@dataclass(frozen=True)
+class RefreshPlan:
+    """What to do about raw/: partitions to add and delete, partitions to (re)parse."""
+
+    add: list[str]
+    delete: list[str]
+    run: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.add or self.delete or self.run)
+
+
+def plan_refresh(instance: dg.DagsterInstance, scan: RawScan) -> RefreshPlan:
+    """Compare raw/ with the instance's partitions and parse records.
+
+    An unsettled file keeps its partition (if any) but is neither added nor run.
+    """
+    known = instance.get_dynamic_partitions(notice_partitions.name)
+    known_set = set(known)
+    add = sorted(k for k in scan.digests if k not in known_set)
+    delete = [k for k in known if k not in scan.present]
+    return RefreshPlan(add, delete, stale_keys(instance, scan.digests))
+
+
+def contiguous_ranges(order: list[str], keys: Iterable[str]) -> list[tuple[str, str]]:
+    """The runs of ``keys`` that are contiguous in the partition order."""
+    wanted = set(keys)
+    ranges: list[tuple[str, str]] = []
+    start = prev = None
+    for key in order:
+        if key in wanted:
+            start = start or key
+            prev = key
+        elif start is not None:
+            ranges.append((start, prev))
+            start = None
+    if start is not None:
+        ranges.append((start, prev))
+    return ranges
+
+
+def range_tags(start: str, end: str) -> dict[str, str]:
+    """Run tags that make one run cover the partitions ``start..end`` (a single-run backfill)."""
+    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+
+
+def partition_order_after(instance: dg.DagsterInstance, plan: RefreshPlan) -> list[str]:
+    """The dynamic partition order once ``plan``'s deletions and additions are applied."""
+    gone = set(plan.delete)
+    return [k for k in instance.get_dynamic_partitions(notice_partitions.name) if k not in gone] + [k for k in plan.add]
+
+
+# ---------------------------------------------------------------------------
+# Releases: what the latest one was built from, and the changelog
+# ---------------------------------------------------------------------------
+
+
+def _csv_inputs(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {row["notice_id"]: row.get("raw_sha256") or "" for row in csv.DictReader(fh)}
+
+
+def release_inputs(release_dir: Path) -> dict[str, str] | None:
+    """``notice_id → raw_sha256`` of every input of a release (notices and rejects); None if absent."""
+    if not (release_dir / "datapackage.json").is_file():
+        return None
+    return {**_csv_inputs(release_dir / "rejects.csv"), **_csv_inputs(release_dir / "notices.csv")}
+
+
+def latest_release(published_dir: Path) -> Path | None:
+    latest = published_dir / DATASET / "latest"
+    return latest.resolve() if latest.exists() else None
+
+
+def parsed_inputs(instance: dg.DagsterInstance) -> dict[str, str]:
+    """``key → raw_sha256`` of what a publish now would combine: current partitions that were parsed."""
+    keys = instance.get_dynamic_partitions(notice_partitions.name)
+    return materialised_sha256(instance, keys)
+
+
+@dataclass(frozen=True)
+class InputChanges:
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(v)} {k}"
+            for k, v in (("added", self.added), ("removed", self.removed), ("changed", self.changed))
+            if v
+        ]
+        return ", ".join(parts) or "no change"
+
+
+def input_changes(before: Mapping[str, str], after: Mapping[str, str]) -> InputChanges:
+    """Notices added, removed and changed (by content hash) between two input maps."""
+    return InputChanges(
+        added=sorted(set(after) - set(before)),
+        removed=sorted(set(before) - set(after)),
+        changed=sorted(k for k in set(before) & set(after) if before[k] != after[k]),
+    )
+
+
+def _row_counts(release_dir: Path) -> dict[str, int]:
+    try:
+        descriptor = json.loads((release_dir / "datapackage.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {r["name"]: int(r.get("rows", 0)) for r in descriptor.get("resources", []) if "name" in r}
+
+
+def changelog_entry(version: str, previous: str | None, changes: InputChanges, rows_before, rows_after) -> str:
+    """One Markdown section of CHANGELOG.md."""
+    lines = [f"## {version}", ""]
+    lines.append(f"Previous release: {previous}." if previous else "First release.")
+    lines.append("")
+    for label, keys, note in (
+        ("Added", changes.added, "new notice"),
+        ("Changed", changes.changed, "content changed, rows rebuilt"),
+        ("Removed", changes.removed, "file removed from raw/; its rows are dropped from every table"),
+    ):
+        for key in keys:
+            lines.append(f"- {label}: `{key}` ({note})")
+    if changes.empty:
+        lines.append("- Same inputs as the previous release (rebuilt by a code or reference-data change).")
+    if rows_after:
+        deltas = [
+            f"{name} {rows_before.get(name, 0)} → {n}" if previous else f"{name} {n}" for name, n in rows_after.items()
+        ]
+        lines += ["", "Rows: " + ", ".join(deltas) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def update_changelog(published_dir: Path) -> InputChanges | None:
+    """Log the ``latest`` release in ``<published>/<dataset>/CHANGELOG.md`` unless it is logged already.
+
+    Idempotent: rebuilding the same release adds nothing. The entry compares the
+    release with the previously logged one; it names every notice removed, so a
+    reader knows why its rows are gone. Returns the changes logged (None: nothing new).
+    """
+    dataset_dir = published_dir / DATASET
+    release = latest_release(published_dir)
+    if release is None:
+        return None
+    with publish_lock(dataset_dir):
+        state_path = dataset_dir / _CHANGELOG_STATE
+        try:
+            previous = json.loads(state_path.read_text(encoding="utf-8")).get("version")
+        except (OSError, ValueError):
+            previous = None
+        if previous == release.name:
+            return None
+        prev_dir = dataset_dir / previous if previous else None
+        before = (release_inputs(prev_dir) if prev_dir else None) or {}
+        changes = input_changes(before, release_inputs(release) or {})
+        entry = changelog_entry(
+            release.name, previous, changes, _row_counts(prev_dir) if prev_dir else {}, _row_counts(release)
+        )
+        path = dataset_dir / CHANGELOG
+        old = path.read_text(encoding="utf-8") if path.is_file() else ""
+        head = "# Changelog\n\nNewest release first. Each entry names the notices added, changed or removed.\n\n"
+        body = old[len(head) :] if old.startswith(head) else old
+        _write_atomic(path, head + entry + ("\n" + body if body else ""))
+        _write_atomic(state_path, json.dumps({"version": release.name}) + "\n")
+        return changes
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

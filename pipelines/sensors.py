@@ -1,76 +1,152 @@
-"""Watch raw/: new, changed and removed notice files drive the per-notice partitions."""
+"""Watch raw/: new, changed and removed notice files drive the per-notice partitions.
 
+``raw_notices_sensor`` compares raw/ with the instance (its dynamic partitions
+and the ``raw_sha256`` recorded by each partition's last ``raw_notice``
+materialisation), so its decisions hold across restarts, CLI builds and
+reruns from the UI:
+
+- a new settled file adds its partition and is parsed;
+- a file whose bytes changed is parsed again;
+- a removed file removes its partition (the next release drops its rows and
+  its changelog entry names it);
+- a file modified within ``SETTLE_SECONDS`` is left for a later tick.
+
+Partitions to parse are grouped into contiguous ranges, one run per range
+(single-run backfill), not one process per notice. The cursor only caches
+file hashes by (size, mtime) so unchanged files are not re-read every tick.
+
+``release_changelog_sensor`` logs each new release in CHANGELOG.md.
+"""
+
+import hashlib
 import json
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 from dagster import SensorEvaluationContext
 
 from pipelines.assets.partitions import notice_partitions
-from pipelines.ingest.read import list_notice_files, sha256_bytes
+from pipelines.ingest.read import list_notice_files
+from pipelines.refresh import (
+    NOTICE_ASSETS,
+    SETTLE_SECONDS,
+    RawScan,
+    RefreshPlan,
+    contiguous_ranges,
+    materialised_sha256,
+    partition_order_after,
+    plan_refresh,
+    range_tags,
+    scan_files,
+    update_changelog,
+)
 from pipelines.resources import PipelinePaths
 
-# A file modified more recently than this may still be being written.
-SETTLE_SECONDS = 2.0
+__all__ = ["SETTLE_SECONDS", "notice_run_requests", "raw_notices_sensor", "release_changelog_sensor", "scan_raw"]
+
+REASON_TAG = "policy_tasks/reason"
+_IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
-@dataclass(frozen=True)
-class RawChanges:
-    added: list[str]
-    changed: list[str]
-    removed: list[str]
-    unsettled: list[str]
-    state: dict[str, str]  # key → sha256 of what was seen and settled
+def scan_raw(raw_dir: Path, cache: dict | None = None, now: float | None = None) -> RawScan:
+    """raw/ now: settled files with their hash, and files still being written (pure apart from reading)."""
+    return scan_files(list_notice_files(raw_dir), cache, now)
 
 
-def scan_raw(raw_dir: Path, previous: dict[str, str], now: float | None = None) -> RawChanges:
-    """Compare raw/ with the last seen state (pure apart from reading the files).
+def _cursor_cache(cursor: str | None) -> dict[str, list]:
+    try:
+        data = json.loads(cursor) if cursor else {}
+    except ValueError:
+        return {}
+    cache = data.get("files", {}) if isinstance(data, dict) else {}
+    return {k: v for k, v in cache.items() if isinstance(v, list) and len(v) == 3}
 
-    Files still being written (modified within ``SETTLE_SECONDS``) are left for
-    the next tick, so no partition is built from half a file.
+
+def keys_in_flight(instance: dg.DagsterInstance, order: list[str]) -> set[str]:
+    """Partitions that a queued or running per-notice run already covers."""
+    keys: set[str] = set()
+    runs = instance.get_runs(dg.RunsFilter(statuses=_IN_FLIGHT, tags={REASON_TAG: "raw/ changed"}), limit=1000)
+    for run in runs:
+        tags = run.tags
+        if "dagster/partition" in tags:
+            keys.add(tags["dagster/partition"])
+        start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+        if start in order and end in order:
+            keys.update(order[order.index(start) : order.index(end) + 1])
+    return keys
+
+
+def notice_run_requests(
+    plan: RefreshPlan, order: list[str], digests: dict[str, str], previous: dict[str, str], skip: set[str] = frozenset()
+) -> list[dg.RunRequest]:
+    """One run per contiguous range of partitions to parse.
+
+    The run key names each partition with the hash it will read and the hash
+    last parsed, so a tick that sees the same state requests nothing new,
+    while a file that changes back to an earlier content is still rerun.
     """
-    now = time.time() if now is None else now
-    files = list_notice_files(raw_dir)
-    state: dict[str, str] = {}
-    added, changed, unsettled = [], [], []
-    for key, path in files.items():
-        if now - path.stat().st_mtime < SETTLE_SECONDS:
-            unsettled.append(key)
-            if key in previous:
-                state[key] = previous[key]
-            continue
-        digest = sha256_bytes(path.read_bytes())
-        state[key] = digest
-        if key not in previous:
-            added.append(key)
-        elif previous[key] != digest:
-            changed.append(key)
-    removed = [key for key in previous if key not in files]
-    return RawChanges(added, changed, removed, unsettled, state)
+    requests = []
+    for start, end in contiguous_ranges(order, [k for k in plan.run if k not in skip]):
+        keys = order[order.index(start) : order.index(end) + 1]
+        token = "|".join(f"{k}:{digests[k]}:{previous.get(k, '')}" for k in keys)
+        run_key = f"{start}..{end}@{hashlib.sha256(token.encode()).hexdigest()[:16]}"
+        new = sum(1 for k in keys if k not in previous)
+        tags = {REASON_TAG: "raw/ changed", "policy_tasks/new": str(new), "policy_tasks/changed": str(len(keys) - new)}
+        if start == end:
+            requests.append(dg.RunRequest(run_key=run_key, partition_key=start, tags=tags))
+        else:
+            requests.append(dg.RunRequest(run_key=run_key, tags={**tags, **range_tags(start, end)}))
+    return requests
 
 
 @dg.sensor(
     name="raw_notices_sensor",
-    asset_selection=["raw_notice", "cleaned_notice", "parsed_notice"],
+    asset_selection=list(NOTICE_ASSETS),
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def raw_notices_sensor(context: SensorEvaluationContext, paths: PipelinePaths) -> dg.SensorResult:
-    """Add a partition and request a run per new or changed notice; drop removed ones."""
-    previous = json.loads(context.cursor) if context.cursor else {}
-    changes = scan_raw(paths.raw, previous)
-    requests = [
-        dg.RunRequest(partition_key=key, run_key=f"{key}:{changes.state[key]}", tags={"policy_tasks/reason": reason})
-        for reason, keys in (("new notice", changes.added), ("notice changed", changes.changed))
-        for key in keys
-    ]
+    """Add partitions for new files, parse new and changed ones in single runs, drop removed ones."""
+    scan = scan_raw(paths.raw, _cursor_cache(context.cursor))
+    instance = context.instance
+    plan = plan_refresh(instance, scan)
+    order = partition_order_after(instance, plan)
+    previous = materialised_sha256(instance, plan.run)
+    busy = keys_in_flight(instance, order)
+    requests = notice_run_requests(plan, order, scan.digests, previous, skip=busy)
     dynamic = []
-    if changes.added:
-        dynamic.append(notice_partitions.build_add_request(changes.added))
-    if changes.removed:
-        dynamic.append(notice_partitions.build_delete_request(changes.removed))
+    if plan.delete:
+        dynamic.append(notice_partitions.build_delete_request(plan.delete))
+    if plan.add:
+        dynamic.append(notice_partitions.build_add_request(plan.add))
+    if plan.add or plan.delete or requests or scan.unsettled:
+        context.log.info(
+            f"raw/: {len(plan.add)} new, {len(plan.run) - len(plan.add)} changed, {len(plan.delete)} removed, "
+            f"{len(scan.unsettled)} still being written, {len(busy & set(plan.run))} already running; "
+            f"{len(requests)} run(s) requested"
+        )
     return dg.SensorResult(
-        run_requests=requests, dynamic_partitions_requests=dynamic, cursor=json.dumps(changes.state, sort_keys=True)
+        run_requests=requests,
+        dynamic_partitions_requests=dynamic,
+        cursor=json.dumps({"files": scan.cache}, sort_keys=True, ensure_ascii=False),
+        skip_reason=None if (requests or dynamic) else "raw/ unchanged",
     )
+
+
+@dg.asset_sensor(
+    asset_key=dg.AssetKey("release"),
+    name="release_changelog_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def release_changelog_sensor(
+    context: SensorEvaluationContext, asset_event: dg.EventLogEntry, paths: PipelinePaths
+) -> dg.SkipReason:
+    """After a release is materialised (schedule, UI, automation), log it in CHANGELOG.md."""
+    changes = update_changelog(paths.published)
+    return dg.SkipReason(f"changelog: {changes.summary()}" if changes else "changelog: release already logged")

@@ -584,4 +584,3 @@ def test_pathological_repetition_is_handled(unit: str) -> None:
     text = unit * 20000
     for t in extract_targets(text):
         assert text[t.start : t.end] == t.span
-

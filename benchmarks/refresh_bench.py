@@ -1,0 +1,104 @@
+"""Throughput of the pure parser, and the cost of a full build versus adding one notice.
+
+    .venv/bin/python benchmarks/refresh_bench.py            # N = 100 and 1000
+    .venv/bin/python benchmarks/refresh_bench.py -n 100     # one size
+    .venv/bin/python benchmarks/refresh_bench.py --parse-only
+
+Each N runs in a fresh subprocess (so its peak RSS is its own) on a corpus from
+generate_corpus.py in a temporary folder. Figures, not assertions.
+"""
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# One regex pass: every assignment bracket "(...牵头...)" (the parser's most frequent lookup).
+FLOOR_RE = re.compile(r"[((][^()()]{0,200}?(?:牵头|负责)[^()()]{0,200}?[))]")
+
+
+def core_parse(paths: list[Path]) -> dict:
+    from pipelines.assets.notices import clean_stage, parse_stage
+    from pipelines.ingest.read import read_notice
+
+    size = sum(p.stat().st_size for p in paths)
+    t = time.perf_counter()
+    for p in paths:
+        parse_stage(clean_stage(read_notice(p)))
+    parse_s = time.perf_counter() - t
+    t = time.perf_counter()
+    hits = 0
+    for p in paths:
+        hits += len(FLOOR_RE.findall(p.read_bytes().decode("utf-8")))
+    floor_s = time.perf_counter() - t
+    return {"mb": size / 1e6, "parse_mb_s": size / 1e6 / parse_s, "floor_mb_s": size / 1e6 / floor_s}
+
+
+def one_size(n: int, parse_only: bool) -> dict:
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    from benchmarks.generate_corpus import write_corpus
+
+    base = Path(tempfile.mkdtemp(prefix=f"bench{n}-"))
+    try:
+        raw = base / "raw"
+        paths = write_corpus(raw, n)
+        out = {"n": n, **core_parse(paths)}
+        if not parse_only:
+            import dagster as dg
+
+            from pipelines.cli import _instance, build
+
+            t = time.perf_counter()
+            build(raw, base / "published", base / "state", log=lambda _m: None)
+            out["full_s"] = time.perf_counter() - t
+            write_corpus(raw, 1, start=n)  # one new notice lands
+            t = time.perf_counter()
+            build(raw, base / "published", base / "state", log=lambda _m: None)
+            out["add_one_s"] = time.perf_counter() - t
+            out["ratio"] = out["add_one_s"] / out["full_s"]
+            runs = _instance(base / "state").get_runs(dg.RunsFilter(job_name="notice_job"))
+            out["notice_runs"] = len(runs)
+        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return out
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, action="append", help="corpus size (repeatable; default 100 and 1000)")
+    parser.add_argument("--parse-only", action="store_true", help="core parse throughput only, no Dagster")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sizes = args.n or [100, 1000]
+    if args.child:
+        print(json.dumps(one_size(sizes[0], args.parse_only)))
+        return
+    print(
+        f"{'N':>5} {'MB':>6} {'parse MB/s':>10} {'floor MB/s':>10} {'full s':>8} {'add 1 s':>8} "
+        f"{'ratio':>7} {'runs':>4} {'peak MB':>8}"
+    )
+    for n in sizes:
+        cmd = [sys.executable, __file__, "--child", "-n", str(n)] + (["--parse-only"] if args.parse_only else [])
+        r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        full = (
+            f"{r['full_s']:8.1f} {r['add_one_s']:8.1f} {r['ratio']:7.1%} {r['notice_runs']:4d}" if "full_s" in r else ""
+        )
+        print(f"{n:5d} {r['mb']:6.1f} {r['parse_mb_s']:10.2f} {r['floor_mb_s']:10.1f} {full} {r['peak_rss_mb']:8.0f}")
+    print("floors: core parse >= 20 MB/s; adding one notice to 1000 <= 5 % of the full build")
+
+
+if __name__ == "__main__":
+    main()

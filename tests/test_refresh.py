@@ -1,0 +1,102 @@
+"""Incremental builds: parse once per content, idempotent reruns, removals, one run per backfill.
+
+The tests of this module share one state folder and run in order: a first
+build of three notices, a rebuild of the same folder, a rerun of one
+partition, then a removal.
+"""
+
+import csv
+import shutil
+
+import dagster as dg
+import pytest
+
+from pipelines.cli import _instance, build
+from pipelines.definitions import build_definitions
+from pipelines.refresh import contiguous_ranges, input_changes, materialised_sha256
+from pipelines.schedules import release_decision
+from tests.conftest import SAMPLES
+
+TABLE_NAMES = ["notices", "sections", "tasks", "assignments", "units", "targets", "glossary", "rejects"]
+KEYS = {p: SAMPLES[p].stem for p in ("001", "003", "004")}
+
+
+def _rows(release, table):
+    with open(release / f"{table}.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _notice_runs(instance) -> list[dg.DagsterRun]:
+    return list(instance.get_runs(dg.RunsFilter(job_name="notice_job")))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    base = tmp_path_factory.mktemp("refresh")
+    raw = base / "raw"
+    raw.mkdir()
+    for prefix in KEYS:
+        shutil.copy(SAMPLES[prefix], raw / SAMPLES[prefix].name)
+    logs: list[str] = []
+    first = build(raw, base / "published", base / "state", log=logs.append)
+    return {"base": base, "raw": raw, "first": first, "logs": logs}
+
+
+def test_first_build_parses_every_notice_in_one_run(world):
+    instance = _instance(world["base"] / "state")
+    runs = _notice_runs(instance)
+    assert len(runs) == 1  # three partitions, one single-run backfill
+    assert runs[0].tags["dagster/asset_partition_range_start"] == KEYS["001"]
+    assert runs[0].tags["dagster/asset_partition_range_end"] == KEYS["004"]
+    assert set(materialised_sha256(instance)) == set(KEYS.values())
+    assert "3 new or changed to parse" in world["logs"][-1] or any("3 new or changed" in m for m in world["logs"])
+
+
+def test_rebuild_parses_nothing_and_returns_the_same_release(world):
+    logs: list[str] = []
+    again = build(world["raw"], world["base"] / "published", world["base"] / "state", log=logs.append)
+    assert again == world["first"]
+    assert any("0 new or changed to parse" in m for m in logs)
+    assert len(_notice_runs(_instance(world["base"] / "state"))) == 1  # no new parse run
+
+
+def test_rerunning_a_partition_is_idempotent_and_wakes_the_tables(world):
+    base = world["base"]
+    instance = _instance(base / "state")
+    defs = build_definitions(str(world["raw"]), str(base / "published"), str(base / "state" / "storage"))
+    before = materialised_sha256(instance)
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
+    # what "Materialize" on one partition in the UI does
+    result = defs.resolve_job_def("notice_job").execute_in_process(instance=instance, partition_key=KEYS["003"])
+    assert result.success
+    assert materialised_sha256(instance) == before
+    assert not release_decision(instance, base / "published").publish  # same inputs: nothing to release
+    # declarative automation: the tables follow the updated partition
+    evaluation = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+    requested = {name for name in [*TABLE_NAMES, "release"] if evaluation.get_num_requested(dg.AssetKey(name))}
+    assert {"tasks", "assignments", "notices"} <= requested
+    assert "release" not in requested  # the release is the schedule's, never automatic
+
+
+def test_removed_notice_drops_its_rows_and_the_changelog_says_so(world):
+    base = world["base"]
+    (world["raw"] / SAMPLES["003"].name).unlink()
+    logs: list[str] = []
+    release = build(world["raw"], base / "published", base / "state", log=logs.append)
+    assert release != world["first"]
+    assert not [t for t in _rows(release, "tasks") if t["notice_id"] == KEYS["003"]]
+    assert [t for t in _rows(world["first"], "tasks") if t["notice_id"] == KEYS["003"]]
+    assert {n["notice_id"] for n in _rows(release, "notices")} == {KEYS["001"], KEYS["004"]}
+    changelog = (base / "published" / "policy-tasks" / "CHANGELOG.md").read_text(encoding="utf-8")
+    newest = changelog.split("\n## ")[1]
+    assert release.name in newest and f"Removed: `{KEYS['003']}`" in newest
+    instance = _instance(base / "state")
+    assert KEYS["003"] not in instance.get_dynamic_partitions("notices")
+    assert len(_notice_runs(instance)) == 2  # the removal parsed nothing (the UI rerun is the second run)
+
+
+def test_contiguous_ranges_and_input_changes():
+    assert contiguous_ranges(list("abcdef"), ["b", "c", "e"]) == [("b", "c"), ("e", "e")]
+    assert contiguous_ranges(list("abc"), []) == []
+    changes = input_changes({"a": "1", "b": "2"}, {"b": "3", "c": "4"})
+    assert (changes.added, changes.removed, changes.changed) == (["c"], ["a"], ["b"])
