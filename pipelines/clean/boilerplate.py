@@ -15,9 +15,11 @@ BOILERPLATE: dict[str, re.Pattern[str]] = {
 }
 
 
+# All patterns in one alternation: one regex call per line instead of six.
+_ANY = re.compile("|".join(f"(?P<{reason}>{p.pattern})" for reason, p in BOILERPLATE.items()))
+
+
 def boilerplate_reason(line: str) -> str | None:
     """The reason a (normalised) line is web boilerplate, or None if it is content."""
-    for reason, pattern in BOILERPLATE.items():
-        if pattern.search(line):
-            return reason
-    return None
+    m = _ANY.search(line)
+    return m.lastgroup if m else None

@@ -107,6 +107,8 @@ def iter_brackets(text: str) -> list[Bracket]:
 
 def has_cut_bracket(text: str) -> bool:
     """The text ends inside a bracket that was naming units (a scrape cut it off)."""
+    if text.rfind("(") <= text.rfind(")"):
+        return False  # the last bracket closes: nothing was cut (cheap test first)
     brackets = iter_brackets(text)
     if not brackets or brackets[-1].closed:
         return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from functools import cache, lru_cache
 
 from pipelines.clean.script import to_simplified
@@ -48,9 +49,12 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
 NAMEPLATE = re.compile(r"^(?P<main>[^()]+)\((?P<second>[^()]+)\)$")
 
 
-@dataclass(frozen=True)
-class Region:
-    """Where a notice was issued: its province and (if any) prefecture."""
+class Region(NamedTuple):
+    """Where a notice was issued: its province and (if any) prefecture.
+
+    A NamedTuple, not a dataclass: it keys the resolve() cache, and a tuple
+    hashes in C.
+    """
 
     province: str | None
     prefecture: str | None
