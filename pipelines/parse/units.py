@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 from pipelines.clean.script import to_simplified
 from pipelines.reference import load_csv
