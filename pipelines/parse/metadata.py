@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 
 from pipelines.reference import load_csv
 
@@ -91,6 +92,8 @@ def find_date(simplified: list[str], raw_text: str) -> dt.date | None:
     web = WEB_DATE.search(raw_text)
     web_date = _valid(int(web.group(1)), int(web.group(2)), int(web.group(3))) if web else None
     for line in simplified:
+        if len(line) > 16:
+            continue  # a signature date stands alone on a short line
         m = FULL_DATE.fullmatch(line.strip())
         if m:
             return _valid(int(m.group(1)), int(m.group(2)), int(m.group(3)))
@@ -109,11 +112,16 @@ def find_date(simplified: list[str], raw_text: str) -> dt.date | None:
     return web_date
 
 
+@cache
+def _longest_first() -> tuple[dict[str, str], ...]:
+    return tuple(sorted(load_csv("regions.csv"), key=lambda r: -len(r["name"])))
+
+
 def find_region(issuer: str | None, text: str) -> tuple[str | None, str]:
     """(region, admin level) from the issuer, else the most-cited prefecture in the text."""
     regions = load_csv("regions.csv")
     if issuer:
-        for row in sorted(regions, key=lambda r: -len(r["name"])):
+        for row in _longest_first():
             if row["name"] in issuer or (row["short"] + "自治州") in issuer or issuer.startswith(row["short"]):
                 return row["name"], row["level"]
     counts = Counter({row["name"]: text.count(row["short"]) for row in regions if row["level"] == "prefecture"})
@@ -134,12 +142,8 @@ def extract_metadata(simplified: list[str], original: list[str], raw_text: str) 
     head = "\n".join(simplified[:15])
     region, level = find_region(issuer, "\n".join(simplified))
     doc_type = next((t for t in DOC_TYPES if title_simplified.endswith(t)), None)
-    declared = None
-    for line in simplified:
-        d = DECLARED.search(line)
-        if d:
-            declared = int(d.group(2) or d.group(3))
-            break
+    d = DECLARED.search("\n".join(simplified))  # one pass in C, not a regex call per line
+    declared = int(d.group(2) or d.group(3)) if d else None
     return NoticeMeta(
         title=title,
         issuer=issuer,
