@@ -19,6 +19,7 @@ import dagster as dg
 from pipelines.assets.partitions import notice_partitions
 from pipelines.definitions import build_definitions
 from pipelines.ingest.read import list_notice_files
+from pipelines.publish.package_check import FULL_VALIDATION_ENV
 from pipelines.refresh import (
     contiguous_ranges,
     latest_release,
@@ -44,7 +45,15 @@ def _run_config(verbose: bool) -> dict:
     return {"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}}}
 
 
-def build(raw_dir: Path, out_dir: Path, state_dir: Path, log=print, verbose: bool = False, force: bool = False) -> Path:
+def build(
+    raw_dir: Path,
+    out_dir: Path,
+    state_dir: Path,
+    log=print,
+    verbose: bool = False,
+    force: bool = False,
+    full_validation: bool = False,
+) -> Path:
     """Bring the release of ``raw_dir`` up to date and return its path.
 
     Only notices whose bytes changed since they were last parsed are parsed
@@ -52,8 +61,19 @@ def build(raw_dir: Path, out_dir: Path, state_dir: Path, log=print, verbose: boo
     partition. The tables and the release are rebuilt only when the inputs
     differ from the latest release's, so a second build of the same ``raw_dir``
     parses nothing and returns the same release. ``force`` reparses every notice
-    and republishes (after a parser change).
+    and republishes (after a parser change). ``full_validation`` has Frictionless
+    read every row of the release, not only the rows new since ``latest``.
     """
+    if full_validation:
+        saved = os.environ.get(FULL_VALIDATION_ENV)
+        os.environ[FULL_VALIDATION_ENV] = "1"
+        try:
+            return build(raw_dir, out_dir, state_dir, log, verbose, force)
+        finally:
+            if saved is None:
+                os.environ.pop(FULL_VALIDATION_ENV, None)
+            else:
+                os.environ[FULL_VALIDATION_ENV] = saved
     defs = build_definitions(str(raw_dir), str(out_dir), str(state_dir / "storage"))
     instance = _instance(state_dir)
     scan = scan_files(list_notice_files(raw_dir), settle_seconds=0)
@@ -134,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         help="Dagster instance and storage",
     )
     b.add_argument("--force", action="store_true", help="reparse every notice and republish (after a parser change)")
+    b.add_argument(
+        "--full-validation",
+        action="store_true",
+        help="Frictionless validates every row, not only the rows new since the latest release",
+    )
     b.add_argument("-v", "--verbose", action="store_true", help="show Dagster's step logs")
     args = parser.parse_args(argv)
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -149,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             log=lambda m: print(m, file=sys.stderr),
             verbose=args.verbose,
             force=args.force,
+            full_validation=args.full_validation,
         )
         print(path)
     return 0

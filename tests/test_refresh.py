@@ -9,6 +9,7 @@ import csv
 import shutil
 
 import dagster as dg
+import frictionless
 import pytest
 
 from pipelines.cli import _instance, build
@@ -93,6 +94,34 @@ def test_removed_notice_drops_its_rows_and_the_changelog_says_so(world):
     instance = _instance(base / "state")
     assert KEYS["003"] not in instance.get_dynamic_partitions("notices")
     assert len(_notice_runs(instance)) == 2  # the removal parsed nothing (the UI rerun is the second run)
+    # Published after a delta validation (the rows new since the first release), yet valid as a whole.
+    meta = instance.get_latest_materialization_event(dg.AssetKey("release")).asset_materialization.metadata
+    assert meta["frictionless_validation"].value.startswith("delta: ")
+    assert meta["great_expectations"].value == "recorded by the check"
+    report = frictionless.validate(str(release / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldNumber", "type", "note"])
+
+
+def test_notice_paths_come_from_one_listing_of_raw(tmp_path, monkeypatch):
+    """A backfill of N partitions lists raw/ once, not once per key (O(N) instead of O(N²))."""
+    import pipelines.resources as resources
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for prefix in KEYS:
+        shutil.copy(SAMPLES[prefix], raw / SAMPLES[prefix].name)
+    listings: list[object] = []
+    real = resources.list_notice_files
+    monkeypatch.setattr(resources, "list_notice_files", lambda d: listings.append(d) or real(d))
+    paths = resources.PipelinePaths(raw_dir=str(raw))
+    assert [paths.notice_path(key).name for key in KEYS.values()] == [SAMPLES[p].name for p in KEYS]
+    assert len(listings) == 1
+    shutil.copy(SAMPLES["000"], raw / SAMPLES["000"].name)  # lands after the listing: found on a second look
+    assert paths.notice_path(SAMPLES["000"].stem) == raw / SAMPLES["000"].name
+    assert len(listings) == 2
+    (raw / SAMPLES["000"].name).unlink()
+    with pytest.raises(dg.Failure, match="no file"):
+        paths.notice_path(SAMPLES["000"].stem)
 
 
 def test_contiguous_ranges_and_input_changes():

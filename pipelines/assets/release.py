@@ -2,15 +2,21 @@
 
 Before it, one blocking Great Expectations check per table (the suites of
 :mod:`pipelines.publish.expectations`): a failure stops ``release`` in the same
-run, so ``latest`` stays where it was.
+run, so ``latest`` stays where it was. The check is the one place GX runs in a
+build: it records its outcomes and data docs under the Dagster instance, and
+``release`` publishes that record instead of validating a second time (it
+runs the suites itself only when no record of the same content exists, e.g.
+when ``release`` is materialised without its checks).
 """
+
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 from dagster import AssetCheckExecutionContext, AssetExecutionContext
 
-from pipelines.publish.expectations import GxOutcome, validate_tables
-from pipelines.publish.release import write_release
+from pipelines.publish.expectations import GxOutcome
+from pipelines.publish.release import record_expectations, write_release
 from pipelines.resources import PipelinePaths
 from schemas.tables import TABLES
 
@@ -19,6 +25,11 @@ SHOW = 20
 
 def gx_check_name(table: str) -> str:
     return f"{table}_great_expectations"
+
+
+def gx_records_dir(instance: dg.DagsterInstance) -> Path:
+    """Where the check leaves its validation for ``release`` (shared by the steps of a run)."""
+    return Path(instance.root_directory) / "gx-validated"
 
 
 def _failures_md(outcome: GxOutcome) -> dg.MetadataValue:
@@ -64,9 +75,9 @@ def gx_check_result(outcome: GxOutcome) -> dg.AssetCheckResult:
     ],
     ins={name: dg.AssetIn(name) for name in TABLES},
 )
-def great_expectations_suites(context: AssetCheckExecutionContext, **tables: pl.DataFrame):
+def great_expectations_suites(context: AssetCheckExecutionContext, paths: PipelinePaths, **tables: pl.DataFrame):
     """Run every table's GX suite; cross-table expectations need all tables at once."""
-    outcomes = validate_tables(dict(tables))
+    outcomes = record_expectations(dict(tables), gx_records_dir(context.instance), paths.published)
     for outcome in outcomes.values():
         if not outcome.passed:
             context.log.warning(f"GX failed on {outcome.table}: {[f.describe() for f in outcome.failures]}")
@@ -80,8 +91,11 @@ def great_expectations_suites(context: AssetCheckExecutionContext, **tables: pl.
 )
 def release(context: AssetExecutionContext, paths: PipelinePaths, **tables: pl.DataFrame) -> dg.MaterializeResult:
     """Write ``published/<dataset>/<version>/`` atomically; ``latest`` moves only on success."""
-    result = write_release(dict(tables), paths.published)
-    context.log.info(f"release {'written' if result.new else 'unchanged'}: {result.path}")
+    result = write_release(dict(tables), paths.published, gx_records=gx_records_dir(context.instance))
+    context.log.info(
+        f"release {'written' if result.new else 'unchanged'}: {result.path}"
+        + (f" (GX {result.expectations}; Frictionless {result.frictionless})" if result.new else "")
+    )
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(result.path)),
@@ -89,6 +103,8 @@ def release(context: AssetExecutionContext, paths: PipelinePaths, **tables: pl.D
             "created": result.created,
             "new_release": result.new,
             "previous_version": result.previous or "",
+            "great_expectations": result.expectations or "unchanged release",
+            "frictionless_validation": result.frictionless or "unchanged release",
             "readme": dg.MetadataValue.path(str(result.path / "README.md")),
             "data_docs": dg.MetadataValue.path(str(result.path / "gx-docs" / "index.html")),
             **{f"rows_{name}": df.height for name, df in tables.items()},

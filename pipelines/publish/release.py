@@ -5,6 +5,19 @@ CSV per table, the same CSVs with a BOM for Excel, Parquet, one DuckDB file,
 GX data docs, README.md, CITATION.cff, CHANGELOG.md and SHA256SUMS. It is
 written to a hidden temporary folder, checked, and renamed into place; only
 then does ``latest`` move. A failure leaves the previous release untouched.
+
+What a refresh costs grows with what changed:
+
+- Great Expectations runs once per build. The blocking Dagster check calls
+  :func:`record_expectations`, which validates the tables exactly as they will
+  be released, renders the data docs from that one validation and records both
+  under the Dagster instance; :func:`write_release` given ``gx_records`` reuses
+  that record when content and code are the same (and runs the suites itself
+  otherwise, as it does for direct callers).
+- Frictionless reads only the rows that are not byte for byte rows of the
+  previous release (:mod:`pipelines.publish.package_check`); the cross-row
+  facts are checked on the full tables. ``full_validation=True`` or
+  ``POLICY_TASKS_FULL_VALIDATION=1`` validates every row.
 """
 
 from __future__ import annotations
@@ -13,17 +26,17 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import importlib.metadata
 import io
 import json
 import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import frictionless
 import polars as pl
 
 from pipelines.publish.changelog import changelog_markdown, read_release_tables
@@ -33,12 +46,16 @@ from pipelines.publish.drift import drift
 from pipelines.publish.duckdb_export import write_duckdb
 from pipelines.publish.excel import FOLDER as EXCEL_FOLDER
 from pipelines.publish.excel import excel_csv_bytes
-from pipelines.publish.expectations import validate_tables
+from pipelines.publish.expectations import GxFailure, GxOutcome, validate_tables
 from pipelines.publish.gate import BlockingFailure, gx_failures, table_failures
+from pipelines.publish.package_check import check_package, frictionless_failures
 from pipelines.publish.release_readme import DOCS_FOLDER, DUCKDB_FILE, release_readme
 from schemas.tables import TABLES
 
 LOCK_WAIT_SECONDS = 120
+GX_OUTCOMES = "outcomes.json"
+GX_RECORD_TTL_SECONDS = 24 * 3600  # a record no release consumed (its build failed later) is dropped
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class PublishError(RuntimeError):
@@ -61,6 +78,8 @@ class Release:
     new: bool  # False when an identical release already existed
     previous: str | None = None  # the version ``latest`` pointed at before
     hashes: dict[str, str] = field(default_factory=dict)  # CSV path → sha256
+    expectations: str = ""  # how GX was satisfied: "recorded by the check", "run", "skipped"
+    frictionless: str = ""  # "full" or "delta: r of n rows"
 
 
 def csv_bytes(df: pl.DataFrame) -> bytes:
@@ -127,17 +146,8 @@ def publish_lock(dataset_dir: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator
 
 
 def frictionless_errors(descriptor_path: Path, limit: int = 20) -> list[str]:
-    """Frictionless validation of a written package: one line per error (empty when valid)."""
-    report = frictionless.validate(str(descriptor_path))
-    if report.valid:
-        return []
-    lines = []
-    for task in report.tasks:
-        for error in task.errors[:limit]:
-            lines.append(f"{task.name}: {error.type}: {error.message}")
-    for error in report.errors[:limit]:
-        lines.append(f"package: {error.type}: {error.message}")
-    return lines[:limit] or ["frictionless reported the package invalid"]
+    """Frictionless validation of a whole written package: one line per error (empty when valid)."""
+    return [f"{f.table}: {f.reason}" for f in frictionless_failures(descriptor_path, limit)]
 
 
 def point_latest(dataset_dir: Path, version: str) -> None:
@@ -182,11 +192,134 @@ def write_tables(tmp: Path, frames: dict[str, pl.DataFrame], encoded: dict[str, 
     return resources
 
 
+@dataclass(frozen=True)
+class Content:
+    """The tables as they will be released: their CSV bytes, version and timestamp."""
+
+    frames: dict[str, pl.DataFrame]
+    encoded: dict[str, bytes]
+    version: str
+    created: str
+
+    @property
+    def run_time(self) -> dt.datetime:
+        return dt.datetime.strptime(self.created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+
+
+def release_content(frames: dict[str, pl.DataFrame]) -> Content:
+    """Order the tables, encode them, and derive the version from their bytes."""
+    frames = {name: frames[name] for name in TABLES}
+    encoded = {name: csv_bytes(frames[name]) for name in TABLES}
+    digest = hashlib.sha256()
+    for name, data in encoded.items():
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    created = created_timestamp(frames["notices"])
+    version = f"{created[:10].replace('-', '.')}-{digest.hexdigest()[:8]}"
+    return Content(frames, encoded, version, created)
+
+
+# --- one GX validation per build ------------------------------------------------
+
+
+def code_fingerprint() -> str:
+    """What the suites are made of: GX's version and the source of the pipeline and the models.
+
+    A recorded validation stands for a new one only when this is unchanged.
+    """
+    digest = hashlib.sha256(importlib.metadata.version("great_expectations").encode())
+    for folder in ("pipelines", "schemas"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def gx_record_path(records: Path, version: str) -> Path:
+    return records / f"{version}-{code_fingerprint()}"
+
+
+def record_expectations(
+    frames: dict[str, pl.DataFrame], records: Path, out_dir: Path | None = None
+) -> dict[str, GxOutcome]:
+    """Run the GX suites on the tables as they will be released; record outcomes and data docs.
+
+    What the blocking Dagster check runs: the one GX validation of a build.
+    The record, under ``records``, lets :func:`write_release` publish these
+    docs instead of validating again. When that release already exists in
+    ``out_dir`` nothing will be written, so no docs are rendered.
+    """
+    content = release_content(frames)
+    if out_dir is not None and (out_dir / DATASET / content.version).is_dir():
+        return validate_tables(content.frames)
+    record = gx_record_path(records, content.version)
+    tmp = records / f".tmp-{record.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        outcomes = validate_tables(
+            content.frames, docs_dir=tmp / DOCS_FOLDER, run_name=content.version, run_time=content.run_time
+        )
+        (tmp / GX_OUTCOMES).write_text(
+            json.dumps([asdict(o) for o in outcomes.values()], ensure_ascii=False, default=str), encoding="utf-8"
+        )
+        shutil.rmtree(record, ignore_errors=True)
+        os.rename(tmp, record)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return outcomes
+
+
+def recorded_expectations(records: Path, version: str) -> tuple[dict[str, GxOutcome], Path] | None:
+    """The outcomes and docs folder recorded for ``version`` by this code (None when there is none)."""
+    record = gx_record_path(records, version)
+    try:
+        items = json.loads((record / GX_OUTCOMES).read_text(encoding="utf-8"))
+        outcomes = {
+            i["table"]: GxOutcome(
+                i["table"], bool(i["passed"]), int(i["n_expectations"]), [GxFailure(**f) for f in i["failures"]]
+            )
+            for i in items
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if set(outcomes) != set(TABLES) or not (record / DOCS_FOLDER / "index.html").is_file():
+        return None
+    return outcomes, record / DOCS_FOLDER
+
+
+def prune_gx_records(records: Path | None, version: str | None = None) -> None:
+    """Drop the record of ``version`` (consumed) and any record older than a day."""
+    if records is None or not records.is_dir():
+        return
+    now = time.time()
+    for path in records.iterdir():
+        stale = now - path.stat().st_mtime > GX_RECORD_TTL_SECONDS
+        if stale or (version is not None and path.name.startswith(f"{version}-")):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _expectations(content: Content, tmp: Path, records: Path | None) -> tuple[dict[str, GxOutcome], str]:
+    """GX outcomes for the release, its data docs in ``tmp``: recorded by the check, or run now."""
+    recorded = recorded_expectations(records, content.version) if records is not None else None
+    if recorded is not None:
+        outcomes, docs = recorded
+        try:
+            shutil.copytree(docs, tmp / DOCS_FOLDER)
+            return outcomes, "recorded by the check"
+        except OSError:  # the record went away meanwhile (pruned by another build): validate here
+            shutil.rmtree(tmp / DOCS_FOLDER, ignore_errors=True)
+    docs_dir = tmp / DOCS_FOLDER
+    outcomes = validate_tables(content.frames, docs_dir=docs_dir, run_name=content.version, run_time=content.run_time)
+    return outcomes, "run"
+
+
 def write_release(
     frames: dict[str, pl.DataFrame],
     out_dir: Path,
     *,
     expectations: bool = True,
+    gx_records: Path | None = None,
+    full_validation: bool | None = None,
     repository: str | None = None,
 ) -> Release:
     """Check, write, validate and atomically publish a release of all tables.
@@ -195,22 +328,24 @@ def write_release(
     written), Great Expectations suites, schema drift of the written package,
     Frictionless validation. Any failure raises :class:`ReleaseBlocked` naming
     the table, rows and reason; ``latest`` and earlier releases stay as they were.
+
+    ``expectations``: the release must meet the GX suites. With ``gx_records``
+    (where :func:`record_expectations` wrote), a validation of this very
+    content by this very code is reused; otherwise the suites run here.
+    ``full_validation``: Frictionless reads every row instead of the rows new
+    since ``latest`` (default: ``POLICY_TASKS_FULL_VALIDATION``).
     """
     failures = table_failures(frames)
     if failures:
         raise _reject(failures, "release blocked by the table checks")
-    frames = {name: frames[name] for name in TABLES}
-    encoded = {name: csv_bytes(frames[name]) for name in TABLES}
-    digest = hashlib.sha256()
-    for name, data in encoded.items():
-        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
-    created = created_timestamp(frames["notices"])
-    version = f"{created[:10].replace('-', '.')}-{digest.hexdigest()[:8]}"
+    content = release_content(frames)
+    frames, encoded, version, created = content.frames, content.encoded, content.version, content.created
     dataset_dir = out_dir / DATASET
     with publish_lock(dataset_dir):
         final = dataset_dir / version
         if final.is_dir():
             point_latest(dataset_dir, version)
+            prune_gx_records(gx_records, version)
             return Release(final, version, created, new=False)
         for stale in dataset_dir.glob(".tmp-*"):  # left by a crashed build; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
@@ -218,10 +353,9 @@ def write_release(
         tmp = dataset_dir / f".tmp-{version}-{os.getpid()}"
         try:
             resources = write_tables(tmp, frames, encoded)
-            n_expectations = 0
+            n_expectations, gx_note = 0, "skipped"
             if expectations:
-                run_time = dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-                outcomes = validate_tables(frames, docs_dir=tmp / DOCS_FOLDER, run_name=version, run_time=run_time)
+                outcomes, gx_note = _expectations(content, tmp, gx_records)
                 failures = gx_failures(outcomes)
                 if failures:
                     raise _reject(failures, "release blocked by Great Expectations")
@@ -233,12 +367,9 @@ def write_release(
             (tmp / "datapackage.json").write_text(
                 json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
             )
-            errors = frictionless_errors(tmp / "datapackage.json")
-            if errors:
-                raise _reject(
-                    [BlockingFailure(e.split(":", 1)[0], "frictionless", e.split(":", 1)[-1].strip()) for e in errors],
-                    "release failed Frictionless validation",
-                )
+            check = check_package(tmp, descriptor, frames, previous, full_validation)
+            if check.failures:
+                raise _reject(check.failures, "release failed Frictionless validation")
             (tmp / "README.md").write_text(release_readme(version, created, frames, n_expectations), encoding="utf-8")
             (tmp / "CITATION.cff").write_text(citation_cff(version, created, repository), encoding="utf-8")
             old_log = previous / "CHANGELOG.md" if previous else None
@@ -259,6 +390,8 @@ def write_release(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         point_latest(dataset_dir, version)
+        prune_gx_records(gx_records, version)
+        rows = "every row" if check.mode == "full" else f"{check.rows_validated} of {check.rows_total} rows"
         return Release(
             final,
             version,
@@ -266,4 +399,6 @@ def write_release(
             new=True,
             previous=previous.name if previous else None,
             hashes={r["path"]: r["sha256"] for r in resources},
+            expectations=gx_note,
+            frictionless=f"{check.mode}: {rows}",
         )

@@ -1,0 +1,291 @@
+"""A refresh costs what changed: GX once per build, Frictionless on the rows new since ``latest``.
+
+What a release guarantees does not change: every published package passes a
+full ``frictionless validate``, and a broken row stops the publish with table,
+row and reason, whether the rows were validated in full or as a delta.
+"""
+
+import json
+import random
+import re
+import shutil
+
+import dagster as dg
+import frictionless
+import polars as pl
+import pytest
+
+from pipelines.assets.release import gx_records_dir
+from pipelines.assets.tables import table_frames
+from pipelines.publish import package_check
+from pipelines.publish import release as release_mod
+from pipelines.publish.package_check import FULL_VALIDATION_ENV, check_package, csv_records, key_failures, table_delta
+from pipelines.publish.release import ReleaseBlocked, record_expectations, release_content, write_release
+from schemas.tables import TABLES
+from tests.conftest import RAW
+
+DATASET = "policy-tasks"
+
+
+@pytest.fixture(scope="module")
+def base_frames(samples) -> dict[str, pl.DataFrame]:
+    return table_frames({outcome.raw.notice_id: outcome for outcome in samples.values()})
+
+
+@pytest.fixture
+def frames(base_frames) -> dict[str, pl.DataFrame]:
+    return dict(base_frames)
+
+
+@pytest.fixture(scope="module")
+def first_release(base_frames, tmp_path_factory):
+    """A first release (validated in full: there is nothing to compare with)."""
+    out = tmp_path_factory.mktemp("incremental") / "published"
+    release = write_release(base_frames, out, expectations=False)
+    assert release.frictionless == "full: every row"
+    return out
+
+
+@pytest.fixture
+def published(first_release, tmp_path):
+    out = tmp_path / "published"
+    shutil.copytree(first_release, out, symlinks=True)
+    return out
+
+
+def _late_task(frames: dict[str, pl.DataFrame]) -> tuple[int, str]:
+    """A task far enough down the file to be outside the lines the CSV dialect is sniffed from."""
+    idx = frames["tasks"].height - 3
+    assert idx > package_check.SNIFF_LINES
+    return idx, frames["tasks"].get_column("task_id")[idx]
+
+
+def _rewrite(frames: dict[str, pl.DataFrame], task_id: str, text: str) -> dict[str, pl.DataFrame]:
+    tasks = frames["tasks"].with_columns(
+        text=pl.when(pl.col("task_id") == task_id).then(pl.lit(text)).otherwise("text")
+    )
+    return {**frames, "tasks": tasks}
+
+
+def _state(published):
+    ds = published / DATASET
+    return (ds / "latest").resolve(), sorted(p.name for p in ds.iterdir())
+
+
+def test_csv_records_keep_quoted_line_breaks_and_quotes():
+    df = pl.DataFrame({"a": ["x", 'say "hi"\nthen go', "", None], "b": [1, 2, 3, 4]})
+    data = release_mod.csv_bytes(df)
+    records = csv_records(data)
+    assert len(records) == df.height + 1 and b"".join(records) == data
+    assert records[2].count(b"\n") == 2  # the quoted line break stays inside its record
+
+
+def test_delta_keeps_the_sniffing_lines_and_the_new_records_only():
+    df = pl.DataFrame({"k": [f"row{i}" for i in range(300)]})
+    old = release_mod.csv_bytes(df)
+    new = release_mod.csv_bytes(df.with_columns(k=pl.when(pl.col("k") == "row250").then(pl.lit("new")).otherwise("k")))
+    for old_rows in (300, None):  # the shared head and tail unsplit, or both files split in full
+        delta = table_delta(new, old, old_rows=old_rows)
+        assert delta.reason == "delta" and delta.rows == 300
+        # header + 99 rows (the dialect-sniffing lines), then the new row
+        assert delta.positions(new) == [*range(package_check.SNIFF_LINES), 251]
+        assert delta.data.endswith(b"new\n")
+    assert table_delta(new, None).positions(new) == list(range(301))  # no previous release: everything
+
+
+def _random_table(rng: random.Random, n: int) -> list[str]:
+    pieces = ["a", "任务", ",", '"', "\n", "x y", "牵头", "\r", ""]
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 6))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_every_record_outside_the_delta_is_a_record_of_the_previous_file(seed):
+    """Random fields with quotes and line breaks; rows inserted, removed and changed anywhere."""
+    rng = random.Random(seed)
+    values = _random_table(rng, rng.randint(0, 400))
+    edited = list(values)
+    for _ in range(rng.randint(0, 5)):
+        i = rng.randint(0, len(edited))
+        action = rng.choice(["insert", "delete", "change"])
+        if action == "insert" or not edited:
+            edited[i:i] = _random_table(rng, rng.randint(1, 30))
+        elif action == "delete":
+            del edited[i : i + rng.randint(1, 30)]
+        else:
+            edited[min(i, len(edited) - 1)] = "改" + edited[min(i, len(edited) - 1)]
+    frame = lambda v: pl.DataFrame({"k": v, "n": list(range(len(v)))}, schema={"k": pl.String, "n": pl.Int64})  # noqa: E731
+    old, new = release_mod.csv_bytes(frame(values)), release_mod.csv_bytes(frame(edited))
+    old_records = set(csv_records(old))
+    records = csv_records(new)
+    assert b"".join(records) == new and len(records) == len(edited) + 1
+    for old_rows in (len(values), None):
+        delta = table_delta(new, old, old_rows=old_rows)
+        assert delta.reason == "delta" and delta.rows == len(edited)
+        positions = delta.positions(new)
+        assert positions == sorted(set(positions)) and min(positions) == 0
+        assert b"".join(records[i] for i in positions) == delta.data
+        head = 0
+        while head < len(records) and sum(r.count(b"\n") for r in records[:head]) < package_check.SNIFF_LINES:
+            head += 1
+        assert positions[:head] == list(range(head))  # the sniffing sample is the table's own
+        skipped = set(range(len(records))) - set(positions)
+        assert all(records[i] in old_records for i in skipped)
+
+
+def test_the_dialect_is_sniffed_as_frictionless_sniffs_it(first_release, tmp_path):
+    from frictionless.formats.csv.control import CsvControl
+
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_bytes(b"a;b\n" + b"".join(f"{i};x,y\n".encode() for i in range(150)))
+    for path in [*sorted((first_release / DATASET / "latest").glob("*.csv")), semicolons]:
+        resource = frictionless.Resource(path=path.name, basepath=str(path.parent), format="csv", encoding="utf-8")
+        with resource:
+            d = CsvControl.from_dialect(resource.dialect).to_python()
+        assert package_check.sniffed_dialect(path.read_bytes()) == (
+            d.delimiter,
+            d.quotechar,
+            d.escapechar,
+            d.skipinitialspace,
+        ), path.name
+    assert package_check.sniffed_dialect(semicolons.read_bytes())[0] == ";"
+
+
+def test_a_refresh_validates_only_new_rows_and_the_package_stays_valid(published, frames, monkeypatch):
+    _, task_id = _late_task(frames)
+    frames = _rewrite(frames, task_id, "改写的任务")
+    seen: list[str] = []
+    real = package_check.frictionless.validate
+    monkeypatch.setattr(
+        package_check.frictionless, "validate", lambda source, **kw: seen.append(source) or real(source, **kw)
+    )
+    release = write_release(frames, published, expectations=False)
+    assert release.frictionless.startswith("delta: ")
+    validated, total = (int(n) for n in release.frictionless.split(": ")[1].split(" rows")[0].split(" of "))
+    assert validated < total
+    assert len(seen) == 1 and ".tmp-delta-" in seen[0]  # the delta package, not the release
+    report = frictionless.validate(str(release.path / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldNumber", "type", "note"])
+
+
+def test_a_broken_new_row_stops_the_publish_with_table_row_and_reason(published, frames, monkeypatch):
+    """The CSV writer corrupts one new row (an extra cell): only Frictionless can see it.
+
+    The delta validation reports exactly what a full validation reports.
+    """
+    idx, task_id = _late_task(frames)
+    frames = _rewrite(frames, task_id, "改写的任务")
+    real = release_mod.csv_bytes
+    monkeypatch.setattr(
+        release_mod, "csv_bytes", lambda df: real(df).replace("改写的任务".encode(), "改写,多余".encode())
+    )
+    before = _state(published)
+    reported = []
+    for full in (False, True):
+        with pytest.raises(ReleaseBlocked) as err:
+            write_release(frames, published, expectations=False, full_validation=full)
+        failures = [f for f in err.value.failures if f.check == "frictionless"]
+        assert failures and {f.table for f in failures} == {"tasks"}
+        assert any("extra-cell" in f.reason for f in failures)
+        for f in failures:  # the row of tasks.csv, not of the delta file
+            assert re.search(rf'[Rr]ow (at position )?"{idx + 2}"', f.reason), f.reason
+        assert "tasks" in str(err.value)
+        assert _state(published) == before
+        reported.append([f.reason for f in failures])
+    assert reported[0] == reported[1]
+
+
+def test_full_validation_when_asked_for(published, frames, monkeypatch):
+    _, task_id = _late_task(frames)
+    assert write_release(
+        _rewrite(frames, task_id, "一"), published, expectations=False, full_validation=True
+    ).frictionless == ("full: every row")
+    monkeypatch.setenv(FULL_VALIDATION_ENV, "1")
+    assert (
+        write_release(_rewrite(frames, task_id, "二"), published, expectations=False).frictionless == "full: every row"
+    )
+
+
+def test_a_table_whose_schema_changed_is_validated_in_full(published, frames, tmp_path):
+    latest = (published / DATASET / "latest").resolve()
+    package = json.loads((latest / "datapackage.json").read_text(encoding="utf-8"))
+    glossary = next(r for r in package["resources"] if r["name"] == "glossary")
+    glossary["schema"]["fields"][0]["description"] = "an older wording"
+    (latest / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False), encoding="utf-8")
+    (latest / "tasks.csv").write_bytes(b"tampered\n")  # no longer what its release validated
+    content = release_content(frames)
+    root = tmp_path / "release"
+    resources = release_mod.write_tables(root, content.frames, content.encoded)
+    descriptor = release_mod.package_descriptor(content.version, content.created, resources, [])
+    (root / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
+    check = check_package(root, descriptor, content.frames, latest)
+    assert not check.failures and check.mode == "delta"
+    assert check.full_tables == {
+        "glossary": "table schema changed",
+        "tasks": "previous file does not match its recorded hash",
+    }
+
+
+def test_keys_are_checked_on_the_full_tables(frames):
+    tasks = frames["tasks"]
+    frames["tasks"] = pl.concat([tasks, tasks.head(1)])  # an old key again, in a new row
+    failures = key_failures(frames)
+    assert [(f.table, f.n_rows) for f in failures] == [("tasks", 2), ("tasks", 2)]  # primary key and unique task_id
+    assert "repeats" in failures[0].reason and failures[0].rows[0]["task_id"] == tasks.get_column("task_id")[0]
+
+
+def _stub(name: str, df: pl.DataFrame) -> dg.AssetsDefinition:
+    @dg.asset(name=name)
+    def _table() -> pl.DataFrame:
+        return df
+
+    return _table
+
+
+def test_gx_runs_once_per_build_and_the_release_publishes_its_docs(published, frames, monkeypatch):
+    from pipelines.assets.release import great_expectations_suites, release
+    from pipelines.resources import PipelinePaths
+
+    runs: list[bool] = []
+    real = release_mod.validate_tables
+    monkeypatch.setattr(release_mod, "validate_tables", lambda *a, **kw: runs.append(True) or real(*a, **kw))
+    _, task_id = _late_task(frames)
+    frames = _rewrite(frames, task_id, "新的任务")
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [*(_stub(n, df) for n, df in frames.items()), great_expectations_suites, release],
+        resources={"paths": PipelinePaths(raw_dir=str(RAW), published_dir=str(published))},
+        instance=instance,
+    )
+    assert len(runs) == 1  # in the check; the release reused it
+    meta = result.asset_materializations_for_node("release")[0].metadata
+    assert meta["great_expectations"].value == "recorded by the check"
+    assert meta["frictionless_validation"].value.startswith("delta: ")
+    path = published / DATASET / str(meta["version"].value)
+    assert (path / "gx-docs" / "index.html").is_file()
+    assert {p.stem for p in (path / "gx-docs" / "expectations").glob("*.html")} == set(TABLES)
+    assert not any(gx_records_dir(instance).iterdir())  # the record was consumed
+
+
+def test_a_recorded_failure_blocks_without_a_second_run(published, frames, monkeypatch, tmp_path):
+    frames["targets"] = frames["targets"].with_columns(value=-pl.col("value"))
+    records = tmp_path / "records"
+    outcomes = record_expectations(frames, records, published)
+    assert not outcomes["targets"].passed
+    monkeypatch.setattr(release_mod, "validate_tables", lambda *a, **kw: pytest.fail("GX ran a second time"))
+    before = _state(published)
+    with pytest.raises(ReleaseBlocked) as err:
+        write_release(frames, published, gx_records=records)
+    failure = next(f for f in err.value.failures if f.check == "great_expectations")
+    assert failure.table == "targets" and "positive" in failure.reason and failure.rows
+    assert _state(published) == before
+
+
+def test_a_record_of_other_content_is_not_reused(published, frames, monkeypatch, tmp_path):
+    records = tmp_path / "records"
+    record_expectations(frames, records, published / "elsewhere")
+    _, task_id = _late_task(frames)
+    runs: list[bool] = []
+    real = release_mod.validate_tables
+    monkeypatch.setattr(release_mod, "validate_tables", lambda *a, **kw: runs.append(True) or real(*a, **kw))
+    release = write_release(_rewrite(frames, task_id, "别的内容"), published, gx_records=records)
+    assert release.expectations == "run" and runs == [True]
