@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pipelines.clean.notice import CleanedNotice
@@ -29,10 +29,11 @@ class ParsedNotice:
 
     notice_id: str
     rows: dict[str, list[Row]]
-    warnings: list[str] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self.warnings = [w["message"] for w in self.rows.get("warnings", [])] or self.warnings
+    @property
+    def warnings(self) -> list[str]:
+        """The messages of this notice's rows in the ``warnings`` table."""
+        return [w["message"] for w in self.rows.get("warnings", [])]
 
 
 @dataclass(frozen=True)
