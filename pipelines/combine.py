@@ -7,16 +7,14 @@ from collections.abc import Iterable
 import polars as pl
 
 from pipelines.parse.notice import ParsedNotice, Row
-from schemas.tables import TABLES
+from schemas.tables import empty_frame, polars_schema
 
 NOTICE_TABLES = ["notices", "sections", "tasks", "assignments", "targets", "glossary", "warnings"]
 
 
 def frame(table: str, rows: list[Row]) -> pl.DataFrame:
     """Rows as a frame with exactly the table's declared columns and dtypes."""
-    schema = TABLES[table].schema
-    dtypes = {name: col.dtype.type for name, col in schema.columns.items()}
-    return pl.DataFrame(rows, schema=dtypes, orient="row") if rows else pl.DataFrame(schema=dtypes)
+    return pl.DataFrame(rows, schema=polars_schema(table), orient="row") if rows else empty_frame(table)
 
 
 def combine_table(table: str, parsed: Iterable[ParsedNotice]) -> pl.DataFrame:

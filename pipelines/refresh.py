@@ -25,7 +25,7 @@ import dagster as dg
 from dagster import DagsterEventType
 
 from pipelines.assets.partitions import notice_partitions
-from pipelines.ingest.read import list_notice_files, sha256_bytes
+from pipelines.ingest.read import sha256_bytes
 from pipelines.publish.descriptor import DATASET
 from pipelines.publish.release import publish_lock
 
@@ -92,10 +92,6 @@ def scan_files(
         digests[key] = digest
         new_cache[key] = [st.st_size, st.st_mtime_ns, digest]
     return RawScan(digests, unsettled, new_cache)
-
-
-def scan_raw_dir(raw_dir: Path, cache: Mapping[str, list] | None = None, now: float | None = None) -> RawScan:
-    return scan_files(list_notice_files(raw_dir), cache, now)
 
 
 # ---------------------------------------------------------------------------

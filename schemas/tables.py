@@ -314,6 +314,7 @@ WARNING_KINDS = [
     "declared_count_mismatch",
     "no_assignment",
     "unknown_unit",
+    "stray_text",
 ]
 
 
@@ -445,7 +446,11 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
+def polars_schema(table: str) -> dict[str, pl.DataType]:
+    """The table's columns and their Polars dtypes, from its Pandera model."""
+    return {name: col.dtype.type for name, col in TABLES[table].schema.columns.items()}
+
+
 def empty_frame(table: str) -> pl.DataFrame:
     """An empty frame with the table's columns and dtypes."""
-    schema = TABLES[table].schema
-    return pl.DataFrame(schema={name: col.dtype.type for name, col in schema.columns.items()})
+    return pl.DataFrame(schema=polars_schema(table))

@@ -10,7 +10,8 @@ BOILERPLATE: dict[str, re.Pattern[str]] = {
     "font_size_widget": re.compile(r"【字体:|【\s*字号|字号:\s*大\s*中\s*小"),
     "share_print": re.compile(r"^(扫一扫在手机打开当前页|分享到|【打印|打印本页|关闭窗口|【关闭】|\[打印\]|\[关闭\])"),
     "comments": re.compile(r"^(评论一下|评论\s*\d+人参与|还没有评论|最热评论|最新评论|已有\d+人参与|我要评论)"),
-    "related_links": re.compile(r"^(相关阅读|相关文件:?|相关链接|相关新闻)$"),
+    # Traditional-script pages say 相關文章: both scripts are matched.
+    "related_links": re.compile(r"^相[关關](阅读|閱讀|文件:?|链接|鏈接|新闻|新聞|文章)$"),
     "source_footer": re.compile(r"^(信息来源:.*责任编辑|责任编辑:|信息来源:\s*$)"),
 }
 

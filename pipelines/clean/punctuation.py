@@ -39,11 +39,6 @@ def normalize_punctuation(text: str) -> str:
     return _FULL.sub(lambda m: _FULL_TO_HALF[m.group()], text)
 
 
-def normalize_line(line: str) -> str:
-    """Canonical punctuation, collapsed runs of spaces, no edge whitespace."""
-    return _SPACES.sub(" ", normalize_punctuation(line)).strip()
-
-
 def collapse_spaces(line: str) -> str:
     """Collapsed runs of spaces, no edge whitespace (punctuation already canonical)."""
     return _SPACES.sub(" ", line).strip()

@@ -246,6 +246,10 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
                 }
             )
         targets += _target_rows(text_s, tasks[-1]["section_id"], tid)
+    if outline.stray_lines:
+        # Short unpunctuated lines (slogans, captions, adverts) are left out of
+        # tasks; say how many, so nothing disappears silently.
+        warn("stray_text", f"{outline.stray_lines} short line(s) without punctuation left out of the tasks")
     if meta.declared_task_count is not None and meta.declared_task_count != len(tasks):
         warn(
             "declared_count_mismatch", f"the notice declares {meta.declared_task_count} tasks; {len(tasks)} were parsed"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.fields import TableSpec
-from schemas.tables import TABLES
 
 DATASET = "policy-tasks"
 TITLE_ZH = "政策任务分工数据集"
@@ -136,7 +135,3 @@ def package_descriptor(
         "sources": sources,
         "resources": resources,
     }
-
-
-def table_names() -> list[str]:
-    return list(TABLES)

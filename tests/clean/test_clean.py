@@ -62,3 +62,9 @@ def test_traditional_notice_gets_a_simplified_twin_and_keeps_the_original():
 
 def test_simplified_notice_is_detected_as_simplified():
     assert clean_notice(SAMPLES["000"].read_text(encoding="utf-8")).script == "simplified"
+
+
+def test_boilerplate_in_traditional_script_is_removed_too():
+    cleaned = clean_notice("關於貫徹落實的實施意見\n一、總體要求\n相關文章")
+    assert cleaned.lines == ["關於貫徹落實的實施意見", "一、總體要求"]
+    assert cleaned.removed == {"related_links": 1}

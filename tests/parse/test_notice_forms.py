@@ -58,3 +58,9 @@ def test_a_cut_bracket_publishes_the_task_with_a_warning():
     ]
     assert rows["warnings"][0]["kind"] == "bracket_cut_off"
     assert rows["warnings"][0]["task_id"] == rows["tasks"][0]["task_id"]
+
+
+def test_short_unpunctuated_lines_left_out_of_tasks_are_counted():
+    rows = parse("一、任务\n1.建设智慧城市。(市大数据局牵头)\n追梦路上 霞光满天\n富强民主文明和谐\n")
+    assert "追梦路上" not in rows["tasks"][0]["text"]
+    assert [(w["kind"], w["message"][:1]) for w in rows["warnings"]] == [("stray_text", "2")]
