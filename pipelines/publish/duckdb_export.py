@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipelines.publish.delta import ReleaseDelta
 from schemas.fields import TableSpec
 from schemas.tables import TABLES
 
@@ -103,17 +104,21 @@ def load_order() -> list[str]:
     return done
 
 
-def insert_batches(spec: TableSpec, df: pl.DataFrame) -> list[pl.DataFrame]:
+def insert_batches(spec: TableSpec, df: pl.DataFrame, present: pl.DataFrame | None = None) -> list[pl.DataFrame]:
     """Split a table so that rows referring to the same table come after the rows they refer to.
 
     DuckDB checks a foreign key per statement, so a section inserted together
     with its parent is rejected; parents go first, one generation per batch.
+    ``present``: rows already in the database, which rows of ``df`` may refer to.
     """
     self_fks = [fk for fk in spec.foreign_keys if fk.ref_table == spec.name and len(fk.fields) == 1]
     if not self_fks:
         return [df]
     batches: list[pl.DataFrame] = []
-    known: dict[str, set[Any]] = {fk.ref_fields[0]: set() for fk in self_fks}
+    known: dict[str, set[Any]] = {
+        fk.ref_fields[0]: set(present.get_column(fk.ref_fields[0]).to_list()) if present is not None else set()
+        for fk in self_fks
+    }
     remaining = df
     while remaining.height:
         ready = pl.lit(True)
@@ -141,6 +146,23 @@ def _comments(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
         con.execute(f'COMMENT ON COLUMN "{spec.name}"."{name}" IS {_quote(text)}')
 
 
+def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Every table with its keys and comments, then the views (empty tables)."""
+    for name in load_order():
+        con.execute(create_table_sql(TABLES[name]))
+        _comments(con, TABLES[name])
+    for view, sql in VIEWS.items():
+        con.execute(f'CREATE VIEW "{view}" AS {sql}')
+        con.execute(f'COMMENT ON VIEW "{view}" IS {_quote(VIEW_COMMENTS[view])}')
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, df: pl.DataFrame, present: pl.DataFrame | None = None) -> None:
+    spec = TABLES[name]
+    for batch in insert_batches(spec, df.select(spec.columns), present):
+        arrow = batch.to_arrow()  # noqa: F841 (read by DuckDB's replacement scan)
+        con.execute(f'INSERT INTO "{name}" SELECT * FROM arrow')
+
+
 def write_duckdb(frames: dict[str, pl.DataFrame], path: Path) -> None:
     """Write all tables, keys, comments and views into a new DuckDB file at ``path``."""
     path.unlink(missing_ok=True)
@@ -148,16 +170,99 @@ def write_duckdb(frames: dict[str, pl.DataFrame], path: Path) -> None:
     try:
         # One thread: row order and file layout do not depend on scheduling.
         con.execute("SET threads TO 1")
+        _create_schema(con)  # views only read, so they may exist before the rows
         for name in load_order():
-            spec = TABLES[name]
-            con.execute(create_table_sql(spec))
-            _comments(con, spec)
-            for batch in insert_batches(spec, frames[name].select(spec.columns)):
-                arrow = batch.to_arrow()  # noqa: F841 (read by DuckDB's replacement scan)
-                con.execute(f'INSERT INTO "{name}" SELECT * FROM arrow')
-        for view, sql in VIEWS.items():
-            con.execute(f'CREATE VIEW "{view}" AS {sql}')
-            con.execute(f'COMMENT ON VIEW "{view}" IS {_quote(VIEW_COMMENTS[view])}')
+            _insert(con, name, frames[name])
         con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+_CATALOG = [
+    "SELECT table_name, sql, comment FROM duckdb_tables() ORDER BY table_name",
+    "SELECT table_name, column_name, data_type, is_nullable, comment FROM duckdb_columns() ORDER BY ALL",
+    "SELECT constraint_text FROM duckdb_constraints() ORDER BY ALL",
+    "SELECT view_name, sql, comment FROM duckdb_views() WHERE NOT internal ORDER BY view_name",
+]
+
+
+def catalog(con: duckdb.DuckDBPyConnection) -> list[list[tuple[Any, ...]]]:
+    """Tables, columns, constraints, views and comments: what must match before rows are patched."""
+    return [con.execute(sql).fetchall() for sql in _CATALOG]
+
+
+def expected_catalog() -> list[list[tuple[Any, ...]]]:
+    """The catalog the models declare now (an empty in-memory database)."""
+    con = duckdb.connect()
+    try:
+        _create_schema(con)
+        return catalog(con)
+    finally:
+        con.close()
+
+
+def _keys(con: duckdb.DuckDBPyConnection, name: str, schema: pl.Schema) -> pl.DataFrame:
+    """The primary keys of a table in the database, with the frame's dtypes."""
+    key = list(TABLES[name].primary_key)
+    present = pl.from_arrow(con.sql(f'SELECT {", ".join(key)} FROM "{name}"').to_arrow_table())
+    return present.cast({c: schema[c] for c in key})  # type: ignore[union-attr]
+
+
+def _referring(name: str, df: pl.DataFrame, replaced: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Keys of the rows of ``df`` whose foreign keys point at a replaced row."""
+    key = list(TABLES[name].primary_key)
+    hits = [df.head(0).select(key)]
+    for fk in TABLES[name].foreign_keys:
+        parents = replaced.get(fk.ref_table)
+        if parents is not None and parents.height:
+            targets = parents.select(pl.col(r).alias(f) for f, r in zip(fk.fields, fk.ref_fields, strict=True))
+            hits.append(df.join(targets, on=list(fk.fields), how="semi").select(key))
+    return pl.concat(hits).unique(maintain_order=True)
+
+
+def patch_duckdb(path: Path, delta: ReleaseDelta, frames: dict[str, pl.DataFrame]) -> bool:
+    """Bring a copy of the previous release's DuckDB file at ``path`` up to ``frames``.
+
+    Only the delta is written. DuckDB enforces the foreign keys and cannot
+    update a row that another row refers to, so a changed row is *replaced*:
+    deleted and inserted again, together with the rows that refer to it (a
+    unit that gained an alias takes its assignments along). Deletes run
+    children first, inserts parents first. Returns False, leaving the file to
+    be written anew, when the copy's catalog is not the one the models
+    declare now.
+    """
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("SET threads TO 1")
+        if catalog(con) != expected_catalog():
+            return False
+        order = load_order()
+        present = {name: _keys(con, name, frames[name].schema) for name in order}
+        replaced: dict[str, pl.DataFrame] = {}  # keys deleted and inserted again
+        for name in order:
+            key = list(TABLES[name].primary_key)
+            changed = delta.tables[name].new_rows.select(key)
+            replaced[name] = changed.join(present[name], on=key, how="semi", nulls_equal=True)
+            while True:  # a self-reference (a section's parent) may pull in more rows
+                grown = pl.concat([changed, _referring(name, frames[name], replaced)])
+                grown = grown.unique(maintain_order=True).join(present[name], on=key, how="semi", nulls_equal=True)
+                if grown.height == replaced[name].height:
+                    break
+                replaced[name] = grown
+        for name in reversed(order):
+            key = list(TABLES[name].primary_key)
+            drop = pl.concat([delta.tables[name].gone_keys.select(key), replaced[name]])
+            if drop.height:
+                arrow = drop.to_arrow()  # noqa: F841 (read by DuckDB's replacement scan)
+                match = " AND ".join(f'"{name}"."{c}" = arrow."{c}"' for c in key)
+                con.execute(f'DELETE FROM "{name}" USING arrow WHERE {match}')
+        for name in order:
+            key = list(TABLES[name].primary_key)
+            kept = present[name].join(pl.concat([delta.tables[name].gone_keys, replaced[name]]), on=key, how="anti")
+            rows = frames[name].join(kept, on=key, how="anti", nulls_equal=True)
+            if rows.height:
+                _insert(con, name, rows, kept)
+        con.execute("CHECKPOINT")
+        return True
     finally:
         con.close()

@@ -41,19 +41,21 @@ import polars as pl
 
 from pipelines.publish.changelog import changelog_markdown, read_release_tables
 from pipelines.publish.citation import citation_cff
+from pipelines.publish.delta import ReleaseDelta, base_frames, release_delta, release_sums
 from pipelines.publish.descriptor import DATASET, package_descriptor, resource_descriptor
 from pipelines.publish.drift import drift
-from pipelines.publish.duckdb_export import write_duckdb
+from pipelines.publish.duckdb_export import patch_duckdb, write_duckdb
 from pipelines.publish.excel import FOLDER as EXCEL_FOLDER
 from pipelines.publish.excel import excel_csv_bytes
 from pipelines.publish.expectations import GxFailure, GxOutcome, validate_tables
 from pipelines.publish.gate import BlockingFailure, gx_failures, table_failures
-from pipelines.publish.package_check import check_package, frictionless_failures
+from pipelines.publish.package_check import check_package, frictionless_failures, full_validation_requested
 from pipelines.publish.release_readme import DOCS_FOLDER, DUCKDB_FILE, release_readme
 from schemas.tables import TABLES
 
 LOCK_WAIT_SECONDS = 120
 GX_OUTCOMES = "outcomes.json"
+GX_NOTE = "validation.json"
 GX_RECORD_TTL_SECONDS = 24 * 3600  # a record no release consumed (its build failed later) is dropped
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -177,8 +179,26 @@ def _reject(failures: list[BlockingFailure], what: str) -> PublishError:
     return ReleaseBlocked(failures, f"{what}; nothing was published:\n" + "\n".join(f.describe() for f in failures))
 
 
-def write_tables(tmp: Path, frames: dict[str, pl.DataFrame], encoded: dict[str, bytes]) -> list[dict[str, Any]]:
-    """CSV, Excel CSV and Parquet per table, plus the DuckDB file; returns the package resources."""
+def _copy_duckdb(delta: ReleaseDelta, dest: Path) -> bool:
+    """Copy the previous release's DuckDB file to ``dest`` when it is the file that release recorded."""
+    try:
+        data = (delta.base / DUCKDB_FILE).read_bytes()
+    except OSError:
+        return False
+    if hashlib.sha256(data).hexdigest() != release_sums(delta.base).get(DUCKDB_FILE):
+        return False
+    dest.write_bytes(data)
+    return True
+
+
+def write_tables(
+    tmp: Path, frames: dict[str, pl.DataFrame], encoded: dict[str, bytes], delta: ReleaseDelta | None = None
+) -> list[dict[str, Any]]:
+    """CSV, Excel CSV and Parquet per table, plus the DuckDB file; returns the package resources.
+
+    With ``delta``, the DuckDB file is the previous release's with the delta
+    applied (loading every row with its keys enforced is the slowest write).
+    """
     (tmp / "parquet").mkdir(parents=True)
     (tmp / EXCEL_FOLDER).mkdir()
     resources = []
@@ -188,7 +208,9 @@ def write_tables(tmp: Path, frames: dict[str, pl.DataFrame], encoded: dict[str, 
         frames[name].write_parquet(tmp / "parquet" / f"{name}.parquet", statistics=False)
         digest = hashlib.sha256(data).hexdigest()
         resources.append(resource_descriptor(TABLES[name], f"{name}.csv", len(data), digest, frames[name].height))
-    write_duckdb(frames, tmp / DUCKDB_FILE)
+    db = tmp / DUCKDB_FILE
+    if not (delta is not None and _copy_duckdb(delta, db) and patch_duckdb(db, delta, frames)):
+        write_duckdb(frames, db)
     return resources
 
 
@@ -237,6 +259,43 @@ def gx_record_path(records: Path, version: str) -> Path:
     return records / f"{version}-{code_fingerprint()}"
 
 
+def expectations_delta(content: Content, out_dir: Path | None, full: bool | None = None) -> ReleaseDelta | None:
+    """The rows GX has to look at: those new since the release this content builds on.
+
+    That is the release of this very content when it exists (nothing is new),
+    else ``latest``. None (validate everything) without a usable base or when
+    full validation is asked for.
+    """
+    if out_dir is None or full_validation_requested(full):
+        return None
+    same = out_dir / DATASET / content.version
+    return release_delta(content.frames, same if same.is_dir() else previous_release(out_dir / DATASET))
+
+
+def _validation_note(outcomes: dict[str, GxOutcome], delta: ReleaseDelta | None, docs_dir: Path) -> None:
+    """``gx-docs/validation.json``: which rows the suites saw, so a reader knows what the docs cover."""
+    note = {
+        "mode": "delta" if delta is not None else "full",
+        "base_release": delta.base.name if delta is not None else None,
+        "rows_validated": sum(o.rows for o in outcomes.values()),
+        "tables": {t: {"rows_validated": o.rows, "passed": o.passed} for t, o in outcomes.items()},
+        "note": "rows unchanged since base_release were validated by that release"
+        if delta is not None
+        else "every row of every table was validated",
+    }
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    (docs_dir / GX_NOTE).write_text(json.dumps(note, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def run_expectations(content: Content, docs_dir: Path, delta: ReleaseDelta | None) -> dict[str, GxOutcome]:
+    """The suites on the release content (on its delta when given), data docs and note in ``docs_dir``."""
+    outcomes = validate_tables(
+        content.frames, docs_dir=docs_dir, run_name=content.version, run_time=content.run_time, delta=delta
+    )
+    _validation_note(outcomes, delta, docs_dir)
+    return outcomes
+
+
 def record_expectations(
     frames: dict[str, pl.DataFrame], records: Path, out_dir: Path | None = None
 ) -> dict[str, GxOutcome]:
@@ -245,19 +304,19 @@ def record_expectations(
     What the blocking Dagster check runs: the one GX validation of a build.
     The record, under ``records``, lets :func:`write_release` publish these
     docs instead of validating again. When that release already exists in
-    ``out_dir`` nothing will be written, so no docs are rendered.
+    ``out_dir`` nothing will be written, so no docs are rendered. With a
+    previous release in ``out_dir``, only the rows new since it are validated.
     """
     content = release_content(frames)
+    delta = expectations_delta(content, out_dir)
     if out_dir is not None and (out_dir / DATASET / content.version).is_dir():
-        return validate_tables(content.frames)
+        return validate_tables(content.frames, delta=delta)
     record = gx_record_path(records, content.version)
     tmp = records / f".tmp-{record.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        outcomes = validate_tables(
-            content.frames, docs_dir=tmp / DOCS_FOLDER, run_name=content.version, run_time=content.run_time
-        )
+        outcomes = run_expectations(content, tmp / DOCS_FOLDER, delta)
         (tmp / GX_OUTCOMES).write_text(
             json.dumps([asdict(o) for o in outcomes.values()], ensure_ascii=False, default=str), encoding="utf-8"
         )
@@ -276,7 +335,11 @@ def recorded_expectations(records: Path, version: str) -> tuple[dict[str, GxOutc
         items = json.loads((record / GX_OUTCOMES).read_text(encoding="utf-8"))
         outcomes = {
             i["table"]: GxOutcome(
-                i["table"], bool(i["passed"]), int(i["n_expectations"]), [GxFailure(**f) for f in i["failures"]]
+                i["table"],
+                bool(i["passed"]),
+                int(i["n_expectations"]),
+                [GxFailure(**f) for f in i["failures"]],
+                int(i.get("rows", 0)),
             )
             for i in items
         }
@@ -298,7 +361,9 @@ def prune_gx_records(records: Path | None, version: str | None = None) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _expectations(content: Content, tmp: Path, records: Path | None) -> tuple[dict[str, GxOutcome], str]:
+def _expectations(
+    content: Content, tmp: Path, records: Path | None, delta: ReleaseDelta | None
+) -> tuple[dict[str, GxOutcome], str]:
     """GX outcomes for the release, its data docs in ``tmp``: recorded by the check, or run now."""
     recorded = recorded_expectations(records, content.version) if records is not None else None
     if recorded is not None:
@@ -308,9 +373,8 @@ def _expectations(content: Content, tmp: Path, records: Path | None) -> tuple[di
             return outcomes, "recorded by the check"
         except OSError:  # the record went away meanwhile (pruned by another build): validate here
             shutil.rmtree(tmp / DOCS_FOLDER, ignore_errors=True)
-    docs_dir = tmp / DOCS_FOLDER
-    outcomes = validate_tables(content.frames, docs_dir=docs_dir, run_name=content.version, run_time=content.run_time)
-    return outcomes, "run"
+    outcomes = run_expectations(content, tmp / DOCS_FOLDER, delta)
+    return outcomes, "run" + (f" on {delta.describe()}" if delta is not None else "")
 
 
 def write_release(
@@ -350,12 +414,15 @@ def write_release(
         for stale in dataset_dir.glob(".tmp-*"):  # left by a crashed build; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
         previous = previous_release(dataset_dir)
+        base = base_frames(previous)
+        delta = release_delta(frames, previous, base)
         tmp = dataset_dir / f".tmp-{version}-{os.getpid()}"
         try:
-            resources = write_tables(tmp, frames, encoded)
+            resources = write_tables(tmp, frames, encoded, delta)
             n_expectations, gx_note = 0, "skipped"
             if expectations:
-                outcomes, gx_note = _expectations(content, tmp, gx_records)
+                gx_delta = None if full_validation_requested(full_validation) else delta
+                outcomes, gx_note = _expectations(content, tmp, gx_records, gx_delta)
                 failures = gx_failures(outcomes)
                 if failures:
                     raise _reject(failures, "release blocked by Great Expectations")
@@ -379,7 +446,7 @@ def write_release(
                     created,
                     frames,
                     previous.name if previous else None,
-                    read_release_tables(previous) if previous else {},
+                    base if base is not None else read_release_tables(previous) if previous else {},
                     old_log.read_text(encoding="utf-8") if old_log and old_log.is_file() else None,
                 ),
                 encoding="utf-8",

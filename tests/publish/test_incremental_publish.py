@@ -288,4 +288,111 @@ def test_a_record_of_other_content_is_not_reused(published, frames, monkeypatch,
     real = release_mod.validate_tables
     monkeypatch.setattr(release_mod, "validate_tables", lambda *a, **kw: runs.append(True) or real(*a, **kw))
     release = write_release(_rewrite(frames, task_id, "别的内容"), published, gx_records=records)
-    assert release.expectations == "run" and runs == [True]
+    assert release.expectations.startswith("run") and runs == [True]
+
+
+def _duckdb_rows(path) -> dict[str, list[tuple]]:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {
+            name: con.execute(f'SELECT * FROM "{name}" ORDER BY {", ".join(spec.primary_key)}').fetchall()
+            for name, spec in TABLES.items()
+        } | {
+            view: con.execute(f'SELECT * FROM "{view}" ORDER BY ALL').fetchall()
+            for view in ("task_leads", "unit_workload")
+        }
+    finally:
+        con.close()
+
+
+def _one_notice_less(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, pl.DataFrame], str]:
+    """The tables without their last notice (what they were before it landed)."""
+    last = frames["notices"].get_column("notice_id").sort()[-1]
+    owned = {"notices", "sections", "tasks", "glossary", "warnings"}
+    out = {n: (df.filter(pl.col("notice_id") != last) if n in owned else df) for n, df in frames.items()}
+    out["assignments"] = frames["assignments"].join(out["tasks"].select("task_id"), on="task_id", how="semi")
+    out["targets"] = frames["targets"].join(out["sections"].select("section_id"), on="section_id", how="semi")
+    used = out["assignments"].select("unit_id").drop_nulls().unique()
+    out["units"] = frames["units"].join(used, on="unit_id", how="semi")
+    return out, last
+
+
+def test_the_delta_is_the_rows_that_came_changed_and_went(frames, tmp_path):
+    from pipelines.publish.delta import release_delta
+
+    before, last = _one_notice_less(frames)
+    _, task_id = _late_task(before)
+    before = _rewrite(before, task_id, "旧的写法")  # this row changes back in the new release
+    first = write_release(before, tmp_path / "published", expectations=False)
+    delta = release_delta(frames, first.path)
+    assert delta is not None and delta.base == first.path
+    tasks = delta.tables["tasks"]
+    expected_new = frames["tasks"].filter((pl.col("notice_id") == last) | (pl.col("task_id") == task_id))
+    assert sorted(tasks.new_rows.get_column("task_id")) == sorted(expected_new.get_column("task_id"))
+    assert tasks.gone_keys.height == 0
+    back = release_delta(before, first.path)  # the same tables: nothing is new
+    assert all(d.empty for d in back.tables.values())
+    gone = release_delta(_one_notice_less(before)[0], first.path).tables["notices"].gone_keys
+    assert gone.height == 1  # the next notice went
+
+
+def test_a_release_edited_after_publication_is_no_base(frames, tmp_path):
+    from pipelines.publish.delta import release_delta
+
+    first = write_release(frames, tmp_path / "published", expectations=False)
+    assert release_delta(frames, first.path) is not None
+    pq = first.path / "parquet" / "tasks.parquet"
+    frames["tasks"].head(3).write_parquet(pq)  # no longer the file SHA256SUMS recorded
+    assert release_delta(frames, first.path) is None
+
+
+def test_the_patched_duckdb_file_holds_what_a_fresh_one_holds(frames, tmp_path):
+    """Add a notice, change a task, drop a notice: the patched file equals a full write."""
+    import duckdb
+
+    from pipelines.publish.duckdb_export import write_duckdb
+
+    before, _ = _one_notice_less(frames)
+    _, task_id = _late_task(before)
+    out = tmp_path / "published"
+    first = write_release(_rewrite(before, task_id, "旧的写法"), out, expectations=False)
+    second = write_release(frames, out, expectations=False)
+    third_frames, _ = _one_notice_less(_one_notice_less(frames)[0])
+    third = write_release(third_frames, out, expectations=False)
+    for release, tables in ((second, frames), (third, third_frames)):
+        fresh = tmp_path / f"{release.version}.duckdb"
+        write_duckdb(tables, fresh)
+        assert _duckdb_rows(release.path / "policy-tasks.duckdb") == _duckdb_rows(fresh)
+    # The constraints still hold in the patched file: a dangling assignment is refused.
+    con = duckdb.connect(str(third.path / "policy-tasks.duckdb"))
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO assignments SELECT * REPLACE ('nope:t001' AS task_id) FROM assignments LIMIT 1")
+    con.close()
+    assert first.path.is_dir() and (first.path / "policy-tasks.duckdb").stat().st_size > 0
+
+
+def test_gx_validates_the_new_rows_and_says_so(published, frames, tmp_path):
+    _, task_id = _late_task(frames)
+    frames = _rewrite(frames, task_id, "新的任务")
+    release = write_release(frames, published)
+    assert release.expectations.startswith("run on 1 new or changed row(s) since ")
+    note = json.loads((release.path / "gx-docs" / "validation.json").read_text(encoding="utf-8"))
+    assert note["mode"] == "delta" and note["rows_validated"] == 1
+    assert note["tables"]["tasks"]["rows_validated"] == 1 and note["tables"]["assignments"]["rows_validated"] == 0
+    assert {p.stem for p in (release.path / "gx-docs" / "expectations").glob("*.html")} == set(TABLES)
+
+
+def test_a_bad_new_row_fails_gx_in_a_delta_validation(published, frames):
+    targets = frames["targets"]
+    bad = targets.with_columns(
+        value=pl.when(pl.int_range(pl.len()) == targets.height - 1).then(-1.0).otherwise("value")
+    )
+    before = _state(published)
+    with pytest.raises(ReleaseBlocked) as err:
+        write_release({**frames, "targets": bad}, published)
+    failure = next(f for f in err.value.failures if f.check == "great_expectations")
+    assert failure.table == "targets" and failure.n_rows == 1 and "positive" in failure.reason
+    assert failure.rows[0]["target_id"] == targets.get_column("target_id")[-1]
+    assert _state(published) == before

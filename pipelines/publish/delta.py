@@ -1,0 +1,109 @@
+"""What a release adds to the previous one, row by row: the work of an incremental publish.
+
+A refresh that adds one notice to a thousand changes a few hundred rows of
+tables that hold hundreds of thousands. The rows that are byte for byte rows of
+the previous release were validated by that release, against the same suites,
+and already sit in its DuckDB file; only the rest needs another look. This
+module finds them.
+
+The previous release is a usable base only when its Parquet files are the ones
+its ``SHA256SUMS`` recorded (nobody edited the release) and each table has the
+columns and types the models declare now. Otherwise there is no base and every
+consumer does the full work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from schemas.tables import TABLES, polars_schema
+
+
+@dataclass(frozen=True)
+class TableDelta:
+    """One table against the base: rows that are new or changed, and keys that went."""
+
+    table: str
+    new_rows: pl.DataFrame  # rows of the new table that are not rows of the base (all columns compared)
+    gone_keys: pl.DataFrame  # primary keys of the base that the new table no longer has
+    base_rows: int
+
+    @property
+    def empty(self) -> bool:
+        return self.new_rows.height == 0 and self.gone_keys.height == 0
+
+
+@dataclass(frozen=True)
+class ReleaseDelta:
+    """All tables against the previous release ``base``."""
+
+    base: Path
+    tables: dict[str, TableDelta]
+
+    @property
+    def rows(self) -> int:
+        return sum(d.new_rows.height for d in self.tables.values())
+
+    def describe(self) -> str:
+        return f"{self.rows} new or changed row(s) since {self.base.name}"
+
+
+def release_sums(release: Path) -> dict[str, str]:
+    """``{relative path: sha256}`` from a release's SHA256SUMS (empty when missing)."""
+    try:
+        text = (release / "SHA256SUMS").read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    sums = {}
+    for line in text.splitlines():
+        digest, _, path = line.partition("  ")
+        if path:
+            sums[path] = digest
+    return sums
+
+
+def base_frames(previous: Path | None) -> dict[str, pl.DataFrame] | None:
+    """The previous release's tables when they can stand for validated rows, else None."""
+    if previous is None:
+        return None
+    sums = release_sums(previous)
+    frames: dict[str, pl.DataFrame] = {}
+    for name in TABLES:
+        rel = f"parquet/{name}.parquet"
+        try:
+            data = (previous / rel).read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(data).hexdigest() != sums.get(rel):
+            return None  # edited or truncated since it was published
+        df = pl.read_parquet(io.BytesIO(data))
+        if df.schema != polars_schema(name):
+            return None  # the model changed: nothing carries over
+        frames[name] = df
+    return frames
+
+
+def table_delta(table: str, new: pl.DataFrame, old: pl.DataFrame) -> TableDelta:
+    """Rows of ``new`` that are not rows of ``old``, and the keys of ``old`` that ``new`` lacks."""
+    key = list(TABLES[table].primary_key)
+    new_rows = new.join(old, on=new.columns, how="anti", nulls_equal=True, maintain_order="left")
+    gone = old.select(key).join(new.select(key), on=key, how="anti", nulls_equal=True, maintain_order="left")
+    return TableDelta(table, new_rows, gone, old.height)
+
+
+def release_delta(
+    frames: dict[str, pl.DataFrame], previous: Path | None, old: dict[str, pl.DataFrame] | None = None
+) -> ReleaseDelta | None:
+    """Every table of ``frames`` against the previous release (None when it is no usable base).
+
+    ``old``: the previous release's :func:`base_frames`, when the caller read them already.
+    """
+    old = old if old is not None else base_frames(previous)
+    if old is None or previous is None:
+        return None
+    return ReleaseDelta(previous, {name: table_delta(name, frames[name], old[name]) for name in TABLES})
