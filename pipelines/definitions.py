@@ -21,11 +21,12 @@ def build_definitions(
     raw_dir: str | None = None, published_dir: str | None = None, storage_dir: str | None = None
 ) -> dg.Definitions:
     """Definitions bound to the given folders (defaults: env vars, then raw/ and published/)."""
+    storage = storage_dir or os.environ.get("POLICY_TASKS_STORAGE", ".policy_tasks_state/storage")
     paths = PipelinePaths(
         raw_dir=raw_dir or os.environ.get("POLICY_TASKS_RAW", "raw"),
         published_dir=published_dir or os.environ.get("POLICY_TASKS_PUBLISHED", "published"),
+        state_dir=storage,
     )
-    storage = storage_dir or os.environ.get("POLICY_TASKS_STORAGE", ".policy_tasks_state/storage")
     resources: dict[str, object] = {"paths": paths, "io_manager": NoticeStorage(base_dir=storage)}
     defs = dg.Definitions(
         assets=dg.load_assets_from_modules([notices, tables, release]),

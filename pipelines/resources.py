@@ -10,10 +10,11 @@ from pipelines.ingest.read import list_notice_files
 
 
 class PipelinePaths(dg.ConfigurableResource):
-    """``raw_dir``: the notices; ``published_dir``: the releases."""
+    """``raw_dir``: the notices; ``published_dir``: the releases; ``state_dir``: intermediate state."""
 
     raw_dir: str = os.environ.get("POLICY_TASKS_RAW", "raw")
     published_dir: str = os.environ.get("POLICY_TASKS_PUBLISHED", "published")
+    state_dir: str = os.environ.get("POLICY_TASKS_STORAGE", ".policy_tasks_state/storage")
 
     # raw/ listed once per run (a resource is set up per run), not once per key:
     # a backfill of N partitions would otherwise list N files N times.
@@ -29,6 +30,11 @@ class PipelinePaths(dg.ConfigurableResource):
     @property
     def published(self) -> Path:
         return Path(self.published_dir)
+
+    @property
+    def table_store(self) -> Path:
+        """The combined rows of every parsed notice (:class:`pipelines.table_store.TableStore`)."""
+        return Path(self.state_dir) / "table_store"
 
     def notice_files(self, refresh: bool = False) -> dict[str, Path]:
         """Notice files of ``raw_dir`` by partition key, listed once and reused."""

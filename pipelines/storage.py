@@ -9,11 +9,42 @@ file, so later runs (and the tables) load them one by one.
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from upath import UPath
+
+
+class PartitionFiles(Mapping[str, Any]):
+    """``{partition key: stored value}`` read lazily, with a stamp per stored file.
+
+    The tables take every parsed notice as input but read only those whose
+    file changed since they last combined it; the stamp (modification time
+    and size) changes whenever a partition is written again.
+    """
+
+    def __init__(self, folder: Path, keys: list[str], extension: str) -> None:
+        self._folder, self._keys, self._ext = folder, list(keys), extension
+
+    def _path(self, key: str) -> Path:
+        return self._folder / f"{key}{self._ext}"
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._keys:
+            raise KeyError(key)
+        return pickle.loads(self._path(key).read_bytes())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def stamps(self) -> dict[str, str]:
+        stats = {key: self._path(key).stat() for key in self._keys}
+        return {key: f"{st.st_mtime_ns}-{st.st_size}-{st.st_ino}" for key, st in stats.items()}
 
 
 class PartitionedPickleIOManager(dg.UPathIOManager):
@@ -26,13 +57,13 @@ class PartitionedPickleIOManager(dg.UPathIOManager):
         return pickle.loads(path.read_bytes())
 
     def load_input(self, context: dg.InputContext) -> Any:
-        # Loading every partition of an upstream (the tables read all notices)
-        # through UPath costs more than unpickling; read the files directly when
-        # the store is on the local disk. Same paths as the base class writes.
+        # Every partition of an upstream (the tables take all notices) comes as
+        # a lazy mapping when the store is on the local disk: a reader loads
+        # only what it needs. Same paths as the base class writes.
         keys = context.asset_partition_keys if context.has_asset_partitions else []
         if len(keys) > 1 and self._base_path.protocol in ("", "file", "local"):
             folder = Path(str(self._base_path)).joinpath(*context.asset_key.path)
-            return {key: pickle.loads((folder / f"{key}{self.extension}").read_bytes()) for key in keys}
+            return PartitionFiles(folder, keys, self.extension)
         return super().load_input(context)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:

@@ -1,8 +1,8 @@
 """Combining per-notice outcomes into the published tables."""
 
 from pipelines.assets.notices import clean_stage, parse_stage
-from pipelines.assets.tables import table_frames
 from pipelines.ingest.read import read_notice
+from pipelines.table_store import combine
 from pipelines.validate import check_all
 from tests.conftest import SAMPLES
 
@@ -12,7 +12,7 @@ def test_the_same_bytes_under_two_names_publish_once(tmp_path):
     copy = tmp_path / "zz_copy.txt"
     copy.write_bytes(original.read_bytes())
     outcomes = {p.stem: parse_stage(clean_stage(read_notice(p))) for p in (original, copy)}
-    frames = table_frames(outcomes)
+    frames = combine(outcomes)
     assert frames["notices"].height == 1
     assert frames["tasks"].height == 114
     rejects = frames["rejects"].to_dicts()
@@ -23,7 +23,7 @@ def test_the_same_bytes_under_two_names_publish_once(tmp_path):
 
 def test_all_samples_pass_every_blocking_check():
     outcomes = {p.stem: parse_stage(clean_stage(read_notice(p))) for p in SAMPLES.values()}
-    frames = table_frames(outcomes)
+    frames = combine(outcomes)
     failed = [o.name for o in check_all(frames) if not o.passed]
     assert failed == []
     assert frames["rejects"].height == 0

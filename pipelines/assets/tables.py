@@ -11,62 +11,13 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
-from pipelines.assets.notices import ParsedOutcome
-from pipelines.combine import NOTICE_TABLES, combine_table, combine_units, frame
+from pipelines.resources import PipelinePaths
+from pipelines.storage import PartitionFiles
+from pipelines.table_store import TableStore
 from pipelines.validate import CheckOutcome, check_all, check_declared_counts
 from schemas.tables import TABLES
 
 PREVIEW = 10
-
-
-def drop_duplicates(outcomes: Mapping[str, ParsedOutcome]) -> tuple[dict[str, ParsedOutcome], list[dict]]:
-    """Keep one notice per content hash; the other copies become rejects.
-
-    The same bytes under two file names would otherwise publish every task twice.
-    The first key in sorted order wins, so the choice is stable across reruns.
-    """
-    kept: dict[str, ParsedOutcome] = {}
-    first: dict[str, str] = {}
-    rejects: list[dict] = []
-    for key in sorted(outcomes):
-        o = outcomes[key]
-        digest = o.raw.raw_sha256
-        if o.parsed is not None and digest in first:
-            rejects.append(
-                {
-                    "file_name": o.raw.file_name,
-                    "notice_id": o.raw.notice_id,
-                    "raw_sha256": digest,
-                    "stage": "combine",
-                    "reason": f"duplicate of notice {first[digest]} (identical bytes, sha256 {digest[:12]}…)",
-                }
-            )
-            continue
-        if o.parsed is not None and digest:
-            first[digest] = o.raw.notice_id
-        kept[key] = o
-    return kept, rejects
-
-
-def table_frames(outcomes: Mapping[str, ParsedOutcome]) -> dict[str, pl.DataFrame]:
-    """All tables from the per-notice outcomes (rejections and duplicates go to ``rejects``)."""
-    unique, duplicates = drop_duplicates(outcomes)
-    parsed = [o.parsed for o in unique.values() if o.parsed is not None]
-    frames = {name: combine_table(name, parsed) for name in NOTICE_TABLES}
-    frames["units"] = combine_units(parsed)
-    rejects = [
-        {
-            "file_name": o.raw.file_name,
-            "notice_id": o.raw.notice_id,
-            "raw_sha256": o.raw.raw_sha256,
-            "stage": o.rejection.stage,
-            "reason": o.rejection.reason,
-        }
-        for o in unique.values()
-        if o.rejection is not None
-    ]
-    frames["rejects"] = frame("rejects", sorted(rejects + duplicates, key=lambda r: r["notice_id"]))
-    return frames
 
 
 def _preview(df: pl.DataFrame) -> dg.MetadataValue:
@@ -128,15 +79,31 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
     group_name="tables",
     can_subset=False,
 )
-def notice_tables(context: AssetExecutionContext, parsed_notice: dict[str, ParsedOutcome]):
-    """Combine every notice's rows into the published tables and check them."""
-    outcomes = parsed_notice if isinstance(parsed_notice, Mapping) else {}
-    frames = table_frames(outcomes)
+def notice_tables(context: AssetExecutionContext, paths: PipelinePaths, parsed_notice: object):
+    """Combine every notice's rows into the published tables and check them.
+
+    The combined rows persist between runs (:mod:`pipelines.table_store`):
+    only notices whose parsed output was written since are read again.
+    """
+    if isinstance(parsed_notice, Mapping):
+        outcomes = parsed_notice
+    else:  # a single partition arrives as its value
+        keys = context.asset_partition_keys_for_input("parsed_notice")
+        outcomes = {keys[0]: parsed_notice} if keys and parsed_notice is not None else {}
+    stamps = parsed_notice.stamps() if isinstance(parsed_notice, PartitionFiles) else None
+    frames, update = TableStore(paths.table_store).update(outcomes, stamps)
+    context.log.info(
+        f"combined {len(outcomes)} notice(s): {update.read} read, {update.kept} kept from the store, "
+        f"{update.removed} removed" + (f" (store rebuilt: {update.rebuilt})" if update.rebuilt else "")
+    )
     for row in frames["rejects"].filter(pl.col("stage") == "combine").iter_rows(named=True):
         context.log.warning(f"REJECTED {row['file_name']}: [combine] {row['reason']}")
     for name in TABLES:
         df = frames[name]
-        yield dg.Output(df, output_name=name, metadata={"dagster/row_count": df.height, "preview": _preview(df)})
+        meta: dict[str, object] = {"dagster/row_count": df.height, "preview": _preview(df)}
+        if name == "notices":
+            meta |= {"notices_read": update.read, "notices_from_store": update.kept, "notices_removed": update.removed}
+        yield dg.Output(df, output_name=name, metadata=meta)
     for outcome in check_all(frames):
         asset = (
             outcome.name.rsplit("_schema", 1)[0]

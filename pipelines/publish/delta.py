@@ -89,9 +89,18 @@ def base_frames(previous: Path | None) -> dict[str, pl.DataFrame] | None:
 
 
 def table_delta(table: str, new: pl.DataFrame, old: pl.DataFrame) -> TableDelta:
-    """Rows of ``new`` that are not rows of ``old``, and the keys of ``old`` that ``new`` lacks."""
+    """Rows of ``new`` that are not rows of ``old``, and the keys of ``old`` that ``new`` lacks.
+
+    Rows are compared by primary key plus a 64-bit hash of the whole row:
+    joining on every column of long Chinese texts cost seconds per table. A
+    changed row is missed only if its hash collides with its own old row's.
+    """
     key = list(TABLES[table].primary_key)
-    new_rows = new.join(old, on=new.columns, how="anti", nulls_equal=True, maintain_order="left")
+    tagged_new = new.with_columns(new.hash_rows().alias("__row_hash"))
+    tagged_old = old.select(key).with_columns(old.hash_rows().alias("__row_hash"))
+    new_rows = tagged_new.join(
+        tagged_old, on=[*key, "__row_hash"], how="anti", nulls_equal=True, maintain_order="left"
+    ).drop("__row_hash")
     gone = old.select(key).join(new.select(key), on=key, how="anti", nulls_equal=True, maintain_order="left")
     return TableDelta(table, new_rows, gone, old.height)
 

@@ -16,11 +16,11 @@ import polars as pl
 import pytest
 
 from pipelines.assets.release import gx_records_dir
-from pipelines.assets.tables import table_frames
 from pipelines.publish import package_check
 from pipelines.publish import release as release_mod
 from pipelines.publish.package_check import FULL_VALIDATION_ENV, check_package, csv_records, key_failures, table_delta
 from pipelines.publish.release import ReleaseBlocked, record_expectations, release_content, write_release
+from pipelines.table_store import combine
 from schemas.tables import TABLES
 from tests.conftest import RAW
 
@@ -29,7 +29,7 @@ DATASET = "policy-tasks"
 
 @pytest.fixture(scope="module")
 def base_frames(samples) -> dict[str, pl.DataFrame]:
-    return table_frames({outcome.raw.notice_id: outcome for outcome in samples.values()})
+    return combine({outcome.raw.notice_id: outcome for outcome in samples.values()})
 
 
 @pytest.fixture

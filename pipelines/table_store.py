@@ -1,0 +1,238 @@
+"""The rows every parsed notice contributes, kept combined and updated per changed notice.
+
+Combining the tables used to unpickle every parsed notice on every build: with
+a thousand notices that was most of what adding one cost. The store keeps each
+table's rows from all parsed notices (one Arrow file per table, each row tagged
+with its partition key ``_key`` and its position in the notice ``_pos``) and an
+index of the notices. An update reads only the partitions whose stored output
+changed (by a stamp the IO manager gives), drops the rows of changed and
+removed partitions and appends the new ones.
+
+:func:`published_tables` turns the store into the published tables: one
+notice per content hash (the other copies become rejects), rows ordered by
+notice and position, units merged across notices. :func:`combine` does the same
+from scratch; both go through the same code, so an incremental build and a
+full one give the same tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipelines.combine import NOTICE_TABLES, frame
+from schemas.tables import TABLES, polars_schema
+
+ROW_TABLES = [*NOTICE_TABLES, "units"]  # units: per notice here, merged when published
+INDEX_SCHEMA = pl.Schema(
+    {
+        "_key": pl.String,
+        "stamp": pl.String,
+        "notice_id": pl.String,
+        "file_name": pl.String,
+        "raw_sha256": pl.String,
+        "stage": pl.String,
+        "reason": pl.String,
+        "parsed": pl.Boolean,
+    }
+)
+LAYOUT = 1  # bump when the store's layout changes: an old store is then rebuilt
+
+
+def row_schema(table: str) -> pl.Schema:
+    return pl.Schema({**polars_schema(table), "_key": pl.String, "_pos": pl.Int64})
+
+
+def empty_rows() -> dict[str, pl.DataFrame]:
+    return {t: pl.DataFrame(schema=row_schema(t)) for t in ROW_TABLES}
+
+
+def notice_rows(outcomes: Mapping[str, Any]) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+    """Index rows and table rows (tagged ``_key``/``_pos``) of some parsed outcomes."""
+    keys = sorted(outcomes)
+    index = []
+    for key in keys:
+        o = outcomes[key]
+        index.append(
+            {
+                "_key": key,
+                "stamp": None,
+                "notice_id": o.raw.notice_id,
+                "file_name": o.raw.file_name,
+                "raw_sha256": o.raw.raw_sha256,
+                "stage": o.rejection.stage if o.rejection else None,
+                "reason": o.rejection.reason if o.rejection else None,
+                "parsed": o.parsed is not None,
+            }
+        )
+    rows = {}
+    for table in ROW_TABLES:
+        parsed = [(key, outcomes[key].parsed.rows[table]) for key in keys if outcomes[key].parsed is not None]
+        df = frame(table, [row for _, part in parsed for row in part])
+        key_col = [key for key, part in parsed for _ in range(len(part))]
+        df = df.with_columns(pl.Series("_key", key_col, dtype=pl.String))
+        rows[table] = df.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("_key").alias("_pos"))
+    return pl.DataFrame(index, schema=INDEX_SCHEMA), rows
+
+
+def _kept_and_duplicates(index: pl.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
+    """Keys published and duplicate rejects: one notice per content hash, the first key wins."""
+    kept: list[str] = []
+    first: dict[str, str] = {}
+    rejects: list[dict[str, Any]] = []
+    for row in index.sort("_key").iter_rows(named=True):
+        digest = row["raw_sha256"]
+        if row["parsed"] and digest in first:
+            rejects.append(
+                {
+                    "file_name": row["file_name"],
+                    "notice_id": row["notice_id"],
+                    "raw_sha256": digest,
+                    "stage": "combine",
+                    "reason": f"duplicate of notice {first[digest]} (identical bytes, sha256 {digest[:12]}…)",
+                }
+            )
+            continue
+        if row["parsed"] and digest:
+            first[digest] = row["notice_id"]
+        kept.append(row["_key"])
+    return kept, rejects
+
+
+def published_tables(index: pl.DataFrame, rows: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """The published tables from the store: deduplicated, ordered, units merged."""
+    kept, duplicates = _kept_and_duplicates(index)
+    order = index.filter(pl.col("_key").is_in(pl.Series(kept, dtype=pl.String).implode())).select(
+        "_key", pl.col("notice_id").alias("_notice")
+    )
+    frames: dict[str, pl.DataFrame] = {}
+    for table in ROW_TABLES:
+        df = rows[table].join(order, on="_key", how="inner").sort(["_notice", "_key", "_pos"])
+        frames[table] = df
+    for table in NOTICE_TABLES:
+        frames[table] = frames[table].select(list(polars_schema(table)))
+    units = frames["units"]
+    frames["units"] = (
+        units.with_columns(pl.col("aliases").str.split("|"))
+        .group_by("unit_id", maintain_order=True)
+        .agg(
+            pl.col("name").first(),
+            pl.col("aliases").flatten().unique().sort().str.join("|"),
+            pl.col("region").first(),
+            pl.col("level").first(),
+            pl.col("kind").first(),
+        )
+        .sort("unit_id")
+        .select(list(polars_schema("units")))
+        .cast(dict(polars_schema("units")))
+    )
+    rejected = index.filter(
+        pl.col("_key").is_in(pl.Series(kept, dtype=pl.String).implode()) & pl.col("stage").is_not_null()
+    )
+    rejects = [
+        {k: r[k] for k in ("file_name", "notice_id", "raw_sha256", "stage", "reason")}
+        for r in rejected.sort("_key").iter_rows(named=True)
+    ]
+    frames["rejects"] = frame("rejects", sorted(rejects + duplicates, key=lambda r: r["notice_id"]))
+    return {name: frames[name] for name in TABLES}
+
+
+def combine(outcomes: Mapping[str, Any]) -> dict[str, pl.DataFrame]:
+    """All published tables from the per-notice outcomes, from scratch."""
+    index, rows = notice_rows(outcomes)
+    return published_tables(index, rows)
+
+
+@dataclass(frozen=True)
+class StoreUpdate:
+    """What an update read: partitions parsed anew, removed, and kept from the store."""
+
+    read: int
+    removed: int
+    kept: int
+    rebuilt: str | None = None  # why the whole store was rebuilt, if it was
+
+
+class TableStore:
+    """The combined rows on disk under ``folder`` (Arrow IPC files plus an index)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        # Two runs combining at once (the sensor's and a CLI build) take turns.
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.folder.parent / f".{self.folder.name}.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _load(self) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]] | str:
+        """The stored index and rows, or why they cannot be used."""
+        try:
+            meta = json.loads((self.folder / "store.json").read_text(encoding="utf-8"))
+            if meta.get("layout") != LAYOUT:
+                return "store layout changed"
+            index = pl.read_ipc(self.folder / "index.arrow", memory_map=False)
+            rows = {t: pl.read_ipc(self.folder / f"{t}.arrow", memory_map=False) for t in ROW_TABLES}
+        except (OSError, ValueError, pl.exceptions.PolarsError):
+            return "no store yet"
+        if index.schema != INDEX_SCHEMA or any(rows[t].schema != row_schema(t) for t in ROW_TABLES):
+            return "table model changed"
+        return index, rows
+
+    def _save(self, index: pl.DataFrame, rows: dict[str, pl.DataFrame]) -> None:
+        """Write a new store beside the old one, then swap (a crash leaves one or the other)."""
+        tmp = self.folder.with_name(f".{self.folder.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        index.write_ipc(tmp / "index.arrow", compression="uncompressed")
+        for table, df in rows.items():
+            df.write_ipc(tmp / f"{table}.arrow", compression="uncompressed")
+        (tmp / "store.json").write_text(json.dumps({"layout": LAYOUT}), encoding="utf-8")
+        old = self.folder.with_name(f".{self.folder.name}.old-{os.getpid()}")
+        if self.folder.exists():
+            os.rename(self.folder, old)
+        os.rename(tmp, self.folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def update(
+        self, outcomes: Mapping[str, Any], stamps: Mapping[str, str] | None
+    ) -> tuple[dict[str, pl.DataFrame], StoreUpdate]:
+        """Bring the store up to ``outcomes`` and return the published tables.
+
+        ``stamps``: for each key, a token that changes whenever its stored
+        outcome is rewritten. Without stamps every outcome is read again.
+        """
+        with self._lock():
+            loaded = self._load() if stamps is not None else "no stamps: every notice is read"
+            if isinstance(loaded, str):
+                index, rows, why = pl.DataFrame(schema=INDEX_SCHEMA), empty_rows(), loaded
+            else:
+                (index, rows), why = loaded, None
+            known = dict(zip(index.get_column("_key").to_list(), index.get_column("stamp").to_list(), strict=True))
+            current = set(outcomes)
+            todo = sorted(k for k in current if stamps is None or known.get(k) != stamps.get(k) or k not in known)
+            gone = sorted(set(known) - current)
+            drop = pl.Series(todo + gone, dtype=pl.String).implode()
+            new_index, new_rows = notice_rows({k: outcomes[k] for k in todo})
+            if stamps is not None:
+                new_index = new_index.with_columns(pl.Series("stamp", [stamps.get(k) for k in todo], dtype=pl.String))
+            index = pl.concat([index.filter(~pl.col("_key").is_in(drop)), new_index]).sort("_key")
+            rows = {t: pl.concat([rows[t].filter(~pl.col("_key").is_in(drop)), new_rows[t]]) for t in ROW_TABLES}
+            if stamps is not None and (todo or gone or why):
+                self._save(index, rows)
+            summary = StoreUpdate(len(todo), len(gone), len(current) - len(todo), why)
+            return published_tables(index, rows), summary
