@@ -12,7 +12,7 @@ from pipelines.automation import TABLES, notice_job, publish_job, tables_automat
 from pipelines.resources import PipelinePaths
 from pipelines.schedules import daily_release
 from pipelines.sensors import raw_notices_sensor, release_changelog_sensor
-from pipelines.storage import NoticeStorage
+from pipelines.storage import NoticeStorage, TableIOManager
 
 __all__ = ["build_definitions", "defs", "notice_job", "publish_job"]
 
@@ -27,7 +27,11 @@ def build_definitions(
         published_dir=published_dir or os.environ.get("POLICY_TASKS_PUBLISHED", "published"),
         state_dir=storage,
     )
-    resources: dict[str, object] = {"paths": paths, "io_manager": NoticeStorage(base_dir=storage)}
+    resources: dict[str, object] = {
+        "paths": paths,
+        "io_manager": NoticeStorage(base_dir=storage),
+        "table_io_manager": TableIOManager(base_dir=os.path.join(storage, "tables")),
+    }
     defs = dg.Definitions(
         assets=dg.load_assets_from_modules([notices, tables, release]),
         asset_checks=dg.load_asset_checks_from_modules([notices, tables, release]),

@@ -8,12 +8,14 @@ file, so later runs (and the tables) load them one by one.
 
 from __future__ import annotations
 
+import os
 import pickle
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import polars as pl
 from upath import UPath
 
 
@@ -83,3 +85,27 @@ class NoticeStorage(dg.ConfigurableIOManagerFactory):
 
     def create_io_manager(self, context: dg.InitResourceContext) -> PartitionedPickleIOManager:
         return PartitionedPickleIOManager(base_path=UPath(self.base_dir))
+
+
+class TableIOManager(dg.ConfigurableIOManager):
+    """The published tables between steps: one uncompressed Arrow IPC file per table.
+
+    Pickling a Polars frame copies it through Python; Arrow IPC is written in
+    one pass and read back memory-mapped, which matters for the three steps
+    (tables, their GX check, the release) that pass every table along.
+    """
+
+    base_dir: str
+
+    def _path(self, key: dg.AssetKey) -> Path:
+        return Path(self.base_dir).joinpath(*key.path).with_suffix(".arrow")
+
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
+        path = self._path(context.asset_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        obj.write_ipc(tmp, compression="uncompressed")
+        os.replace(tmp, path)  # a reader sees the old table or the new one, never half of one
+
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+        return pl.read_ipc(self._path(context.asset_key), memory_map=True)

@@ -71,7 +71,11 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
 
 @dg.multi_asset(
     outs={
-        name: dg.AssetOut(description=f"{spec.title_en} ({spec.title_zh}): {spec.description_en}", kinds={"polars"})
+        name: dg.AssetOut(
+            description=f"{spec.title_en} ({spec.title_zh}): {spec.description_en}",
+            kinds={"polars"},
+            io_manager_key="table_io_manager",
+        )
         for name, spec in TABLES.items()
     },
     ins={"parsed_notice": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},

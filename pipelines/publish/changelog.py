@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from pipelines.publish.delta import ReleaseDelta, TableDelta
 from schemas.tables import TABLES
 
 SHOW_KEYS = 10
@@ -38,11 +39,25 @@ def read_release_tables(release_dir: Path) -> dict[str, pl.DataFrame]:
     return out
 
 
-def diff_table(table: str, old: pl.DataFrame | None, new: pl.DataFrame) -> TableDiff:
-    """Rows added, removed and changed by primary key."""
+def diff_table(table: str, old: pl.DataFrame | None, new: pl.DataFrame, delta: TableDelta | None = None) -> TableDiff:
+    """Rows added, removed and changed by primary key.
+
+    ``delta``: the table's rows new since ``old`` (:mod:`pipelines.publish.delta`),
+    when known: then only those rows are compared, by key.
+    """
     key = list(TABLES[table].primary_key)
     if old is None or not set(key) <= set(old.columns):
         return TableDiff(table, new.height, added=new.select(key).to_dicts())
+    if delta is not None:
+        fresh = delta.new_rows.select(key)
+        old_keys = old.select(key)
+        return TableDiff(
+            table,
+            new.height,
+            fresh.join(old_keys, on=key, how="anti", nulls_equal=True).sort(key).to_dicts(),
+            delta.gone_keys.sort(key).to_dicts(),
+            fresh.join(old_keys, on=key, how="semi", nulls_equal=True).sort(key).to_dicts(),
+        )
     common = [c for c in new.columns if c in old.columns and c not in key]
     old_c = old.select(key + common).cast({c: new.schema[c] for c in key + common}, strict=False)
     new_c = new.select(key + common)
@@ -100,8 +115,12 @@ def changelog_markdown(
     previous_version: str | None,
     previous: dict[str, pl.DataFrame],
     previous_changelog: str | None = None,
+    delta: ReleaseDelta | None = None,
 ) -> str:
-    """The CHANGELOG.md text of ``version`` against ``previous`` (empty when it is the first)."""
+    """The CHANGELOG.md text of ``version`` against ``previous`` (empty when it is the first).
+
+    ``delta``: the rows new since ``previous``, when already known (saves comparing whole tables).
+    """
     lines = [f"# Changelog · 变更记录 — {version}", "", f"Created {created}."]
     if previous_version:
         lines.append(f"Compared with the previous release `{previous_version}`.")
@@ -112,7 +131,10 @@ def changelog_markdown(
     for what, rows in notices.items():
         lines.append(f"- {what}: {len(rows)}")
         lines += [f"  - `{r['notice_id']}` {r['title']}" for r in rows]
-    diffs = [diff_table(name, previous.get(name), frames[name]) for name in TABLES]
+    diffs = [
+        diff_table(name, previous.get(name), frames[name], delta.tables[name] if delta is not None else None)
+        for name in TABLES
+    ]
     lines += [
         "",
         "## Rows per table · 各表行数变化",

@@ -116,3 +116,30 @@ def release_delta(
     if old is None or previous is None:
         return None
     return ReleaseDelta(previous, {name: table_delta(name, frames[name], old[name]) for name in TABLES})
+
+
+# The GX check and the release (two steps, often one process) need the same
+# delta of the same content: the last one computed is kept.
+_LAST: dict[tuple[str, str, int], tuple[dict[str, pl.DataFrame] | None, ReleaseDelta | None]] = {}
+
+
+def delta_for_version(
+    version: str, frames: dict[str, pl.DataFrame], previous: Path | None
+) -> tuple[dict[str, pl.DataFrame] | None, ReleaseDelta | None]:
+    """``(base frames, delta)`` of the release ``version`` (its content: ``frames``) against ``previous``.
+
+    Memoised on the version (a hash of the content) and the previous release's
+    SHA256SUMS, so a second step publishing the same content does not compare again.
+    """
+    if previous is None:
+        return None, None
+    try:
+        stamp = (previous / "SHA256SUMS").stat().st_mtime_ns
+    except OSError:
+        return None, None
+    key = (version, str(previous.resolve()), stamp)
+    if key not in _LAST:
+        base = base_frames(previous)
+        _LAST.clear()
+        _LAST[key] = (base, release_delta(frames, previous, base) if base is not None else None)
+    return _LAST[key]

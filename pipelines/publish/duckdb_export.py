@@ -220,7 +220,9 @@ def _referring(name: str, df: pl.DataFrame, replaced: dict[str, pl.DataFrame]) -
     return pl.concat(hits).unique(maintain_order=True)
 
 
-def patch_duckdb(path: Path, delta: ReleaseDelta, frames: dict[str, pl.DataFrame]) -> bool:
+def patch_duckdb(
+    path: Path, delta: ReleaseDelta, frames: dict[str, pl.DataFrame], base: dict[str, pl.DataFrame] | None = None
+) -> bool:
     """Bring a copy of the previous release's DuckDB file at ``path`` up to ``frames``.
 
     Only the delta is written. DuckDB enforces the foreign keys and cannot
@@ -229,7 +231,8 @@ def patch_duckdb(path: Path, delta: ReleaseDelta, frames: dict[str, pl.DataFrame
     unit that gained an alias takes its assignments along). Deletes run
     children first, inserts parents first. Returns False, leaving the file to
     be written anew, when the copy's catalog is not the one the models
-    declare now.
+    declare now. ``base``: the previous release's tables, whose keys the copy
+    holds (read from the file when not given).
     """
     con = duckdb.connect(str(path))
     try:
@@ -237,7 +240,12 @@ def patch_duckdb(path: Path, delta: ReleaseDelta, frames: dict[str, pl.DataFrame
         if catalog(con) != expected_catalog():
             return False
         order = load_order()
-        present = {name: _keys(con, name, frames[name].schema) for name in order}
+        present = {
+            name: base[name].select(TABLES[name].primary_key)
+            if base is not None
+            else _keys(con, name, frames[name].schema)
+            for name in order
+        }
         replaced: dict[str, pl.DataFrame] = {}  # keys deleted and inserted again
         for name in order:
             key = list(TABLES[name].primary_key)

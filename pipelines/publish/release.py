@@ -41,7 +41,7 @@ import polars as pl
 
 from pipelines.publish.changelog import changelog_markdown, read_release_tables
 from pipelines.publish.citation import citation_cff
-from pipelines.publish.delta import ReleaseDelta, base_frames, release_delta, release_sums
+from pipelines.publish.delta import ReleaseDelta, delta_for_version, release_sums
 from pipelines.publish.descriptor import DATASET, package_descriptor, resource_descriptor
 from pipelines.publish.drift import drift
 from pipelines.publish.duckdb_export import patch_duckdb, write_duckdb
@@ -167,11 +167,18 @@ def previous_release(dataset_dir: Path) -> Path | None:
     return latest.resolve() if latest.is_symlink() and latest.resolve().is_dir() else None
 
 
-def sha256sums(root: Path) -> str:
-    """``sha256sum -c`` format for every file of the release, sorted by path."""
+def sha256sums(root: Path, known: dict[str, str] | None = None) -> str:
+    """``sha256sum -c`` format for every file of the release, sorted by path.
+
+    ``known``: hashes of files whose bytes were hashed as they were written
+    (relative path → sha256); the other files are read back.
+    """
+    known = known or {}
     lines = []
     for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != "SHA256SUMS"):
-        lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(root).as_posix()}")
+        rel = path.relative_to(root).as_posix()
+        digest = known.get(rel) or hashlib.sha256(path.read_bytes()).hexdigest()
+        lines.append(f"{digest}  {rel}")
     return "\n".join(lines) + "\n"
 
 
@@ -192,7 +199,12 @@ def _copy_duckdb(delta: ReleaseDelta, dest: Path) -> bool:
 
 
 def write_tables(
-    tmp: Path, frames: dict[str, pl.DataFrame], encoded: dict[str, bytes], delta: ReleaseDelta | None = None
+    tmp: Path,
+    frames: dict[str, pl.DataFrame],
+    encoded: dict[str, bytes],
+    delta: ReleaseDelta | None = None,
+    hashes: dict[str, str] | None = None,
+    base: dict[str, pl.DataFrame] | None = None,
 ) -> list[dict[str, Any]]:
     """CSV, Excel CSV and Parquet per table, plus the DuckDB file; returns the package resources.
 
@@ -202,14 +214,18 @@ def write_tables(
     (tmp / "parquet").mkdir(parents=True)
     (tmp / EXCEL_FOLDER).mkdir()
     resources = []
+    hashes = hashes if hashes is not None else {}
     for name, data in encoded.items():
         (tmp / f"{name}.csv").write_bytes(data)
-        (tmp / EXCEL_FOLDER / f"{name}.csv").write_bytes(excel_csv_bytes(data))
+        excel = excel_csv_bytes(data)
+        (tmp / EXCEL_FOLDER / f"{name}.csv").write_bytes(excel)
         frames[name].write_parquet(tmp / "parquet" / f"{name}.parquet", statistics=False)
         digest = hashlib.sha256(data).hexdigest()
+        hashes[f"{name}.csv"] = digest  # SHA256SUMS reuses what was hashed here
+        hashes[f"{EXCEL_FOLDER}/{name}.csv"] = hashlib.sha256(excel).hexdigest()
         resources.append(resource_descriptor(TABLES[name], f"{name}.csv", len(data), digest, frames[name].height))
     db = tmp / DUCKDB_FILE
-    if not (delta is not None and _copy_duckdb(delta, db) and patch_duckdb(db, delta, frames)):
+    if not (delta is not None and _copy_duckdb(delta, db) and patch_duckdb(db, delta, frames, base)):
         write_duckdb(frames, db)
     return resources
 
@@ -269,7 +285,8 @@ def expectations_delta(content: Content, out_dir: Path | None, full: bool | None
     if out_dir is None or full_validation_requested(full):
         return None
     same = out_dir / DATASET / content.version
-    return release_delta(content.frames, same if same.is_dir() else previous_release(out_dir / DATASET))
+    base = same if same.is_dir() else previous_release(out_dir / DATASET)
+    return delta_for_version(content.version, content.frames, base)[1]
 
 
 def _validation_note(outcomes: dict[str, GxOutcome], delta: ReleaseDelta | None, docs_dir: Path) -> None:
@@ -414,11 +431,11 @@ def write_release(
         for stale in dataset_dir.glob(".tmp-*"):  # left by a crashed build; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
         previous = previous_release(dataset_dir)
-        base = base_frames(previous)
-        delta = release_delta(frames, previous, base)
+        base, delta = delta_for_version(version, frames, previous)
         tmp = dataset_dir / f".tmp-{version}-{os.getpid()}"
         try:
-            resources = write_tables(tmp, frames, encoded, delta)
+            hashes: dict[str, str] = {}
+            resources = write_tables(tmp, frames, encoded, delta, hashes, base)
             n_expectations, gx_note = 0, "skipped"
             if expectations:
                 gx_delta = None if full_validation_requested(full_validation) else delta
@@ -448,10 +465,11 @@ def write_release(
                     previous.name if previous else None,
                     base if base is not None else read_release_tables(previous) if previous else {},
                     old_log.read_text(encoding="utf-8") if old_log and old_log.is_file() else None,
+                    delta,
                 ),
                 encoding="utf-8",
             )
-            (tmp / "SHA256SUMS").write_text(sha256sums(tmp), encoding="utf-8")
+            (tmp / "SHA256SUMS").write_text(sha256sums(tmp, hashes), encoding="utf-8")
             os.rename(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -241,7 +241,8 @@ def test_a_crash_midway_leaves_no_half_written_release(published, frames, monkey
     def crash(*_a, **_k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(release_mod, "write_duckdb", crash)
+    monkeypatch.setattr(release_mod, "write_duckdb", crash)  # written anew…
+    monkeypatch.setattr(release_mod, "patch_duckdb", crash)  # …or patched from the previous release
     with pytest.raises(OSError, match="disk full"):
         write_release(frames, published, expectations=False)
     assert _state(published) == before
