@@ -21,12 +21,17 @@ def repeated_line_indexes(lines: list[str]) -> set[int]:
     for pos, i in enumerate(content):
         line = lines[i]
         nxt = lines[content[pos + 1]] if pos + 1 < len(content) else None
-        if len(line) >= LONG_PARAGRAPH and line in seen:
-            drop.add(i)
-        elif line in seen and nxt is not None and nxt in seen and nxt in followers.get(line, set()):
-            # A repeated heading starting a repeated block: drop it with the block.
-            drop.add(i)
-        seen.add(line)
+        if line in seen:
+            # A long paragraph seen before, or a repeated heading starting a
+            # repeated block: drop it with the block.
+            if len(line) >= LONG_PARAGRAPH or (nxt is not None and nxt in seen and nxt in followers.get(line, ())):
+                drop.add(i)
+        else:
+            seen.add(line)
         if nxt is not None:
-            followers.setdefault(line, set()).add(nxt)
+            after = followers.get(line)
+            if after is None:  # no empty set built per line just to be thrown away
+                followers[line] = {nxt}
+            else:
+                after.add(nxt)
     return drop

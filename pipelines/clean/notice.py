@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from pipelines.clean.boilerplate import boilerplate_reason
 from pipelines.clean.duplicates import repeated_line_indexes
-from pipelines.clean.punctuation import collapse_spaces, normalize_punctuation
+from pipelines.clean.punctuation import normalize_punctuation, split_lines
 from pipelines.clean.script import detect_script, to_simplified
 
 
@@ -33,10 +33,7 @@ def clean_notice(text: str) -> CleanedNotice:
     """Normalise, drop boilerplate and repeated paragraphs; count what went."""
     removed: Counter[str] = Counter()
     kept: list[str] = []
-    for raw_line in normalize_punctuation(text).splitlines():
-        line = collapse_spaces(raw_line)
-        if not line:
-            continue
+    for line in split_lines(normalize_punctuation(text)):
         reason = boilerplate_reason(line)
         if reason:
             removed[reason] += 1

@@ -8,8 +8,8 @@ clause. Brackets that only explain (``(GDP)``, ``(湖南段)``) stay in the text
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 ROLE_WORDS = re.compile(r"牵头|负责|责任单位|牵头单位|责任部门|配合|协办|承办|主办")
 LABELS: dict[str, str] = {
@@ -56,8 +56,9 @@ GENERIC = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Assignment:
+class Assignment(NamedTuple):
+    # NamedTuple, not a frozen dataclass: a notice yields hundreds of these and
+    # a frozen dataclass's __init__ costs several times more per instance.
     clause_no: int
     unit_raw: str
     role: str
@@ -67,11 +68,21 @@ class Assignment:
     cut_off: bool = False
 
 
-_PARENS = re.compile(r"[()]")
+class Clause(NamedTuple):
+    """One bracket or labelled line that assigns units: the Assignments it yields, grouped.
+
+    The notice parser reads clauses directly, so it builds no Assignment per unit.
+    """
+
+    clause_no: int
+    pairs: tuple[tuple[str, str], ...]  # (unit, role), in the order written
+    deadline: str | None
+    span: str
+    span_start: int
+    cut_off: bool
 
 
-@dataclass(frozen=True)
-class Bracket:
+class Bracket(NamedTuple):
     start: int
     end: int  # exclusive; len(text) when cut off
     content: str
@@ -86,13 +97,29 @@ def iter_brackets(text: str) -> list[Bracket]:
     pair that is never closed (a scrape cut off the page) yields a span to the
     end of the text with ``closed=False``.
     """
+    o = text.find("(")
+    if o == -1:
+        return []  # no bracket at all
+    if text.find("(", o + 1) == -1:
+        # Most task texts hold a single "(": it pairs with the first ")" after it.
+        c = text.find(")", o + 1)
+        if c == -1:
+            return [Bracket(o, len(text), text[o + 1 :], False)]
+        return [Bracket(o, c + 1, text[o + 1 : c], True)]
     opened: list[int] = []
     pairs: list[tuple[int, int]] = []
-    for m in _PARENS.finditer(text):  # only the brackets, not every character
-        if m.group() == "(":
-            opened.append(m.start())
-        elif opened:
-            pairs.append((opened.pop(), m.end()))
+    # str.find jumps between brackets in C; a regex scan visits every character.
+    i, c = 0, text.find(")")
+    while o != -1 or c != -1:
+        if c == -1 or (o != -1 and o < c):
+            opened.append(o)
+            i = o + 1
+            o = text.find("(", i)
+        else:
+            if opened:
+                pairs.append((opened.pop(), c + 1))
+            i = c + 1
+            c = text.find(")", i)
     out: list[Bracket] = []
     last_end = -1
     for start, end in sorted(pairs):
@@ -125,6 +152,7 @@ def is_assignment(content: str) -> bool:
     return bool(ROLE_WORDS.search(content)) and len(content) <= 600
 
 
+@lru_cache(maxsize=65536)
 def is_generic(unit: str) -> bool:
     """Generic parties (有关部门, 各市州人民政府, …成员单位) are never merged into a unit."""
     return bool(GENERIC.search(unit))
@@ -140,6 +168,12 @@ def _split_generic_tail(item: str) -> list[str]:
 
 def split_units(chunk: str) -> list[str]:
     """Units of one list, shared suffixes expanded: 监利县、洪湖市政府 → two 政府."""
+    return list(_units_of(chunk))
+
+
+@lru_cache(maxsize=65536)
+def _units_of(chunk: str) -> tuple[str, ...]:
+    """split_units, cached: the same unit lists recur in brackets that differ elsewhere."""
     items = [part for u in UNIT_SEP.split(chunk) for part in _split_generic_tail(u.strip())]
     items = [TRAILING.sub("", u) for u in items]
     items = [part for u in items for part in AND_SPLIT.split(u)]
@@ -154,7 +188,7 @@ def split_units(chunk: str) -> list[str]:
         items = [
             u if u.endswith("成员单位") or not u.endswith(("委员会", "领导小组")) else u + "成员单位" for u in items
         ]
-    return items
+    return tuple(items)  # immutable: cached and shared
 
 
 def _segment_role(segment: str) -> tuple[str | None, str]:
@@ -178,7 +212,7 @@ def parse_bracket(content: str) -> tuple[tuple[tuple[str, str], ...], str | None
             chunk = content[m.end() : end].strip(" ,;。")
             role = LABELS[m.group(1)]
             for part in SEGMENT_SPLIT.split(chunk):
-                pairs.extend((u, role) for u in split_units(part))
+                pairs.extend((u, role) for u in _units_of(part))
         return _finalise(pairs), deadline
     pending: list[str] = []
     for raw in SEGMENT_SPLIT.split(content):
@@ -190,26 +224,23 @@ def parse_bracket(content: str) -> tuple[tuple[tuple[str, str], ...], str | None
             continue
         role, units_part = _segment_role(segment)
         if role is not None and LEADER.search(units_part.strip()):
-            pairs.extend((u, "leader") for u in split_units(units_part))
+            pairs.extend((u, "leader") for u in _units_of(units_part))
             continue
-        units = split_units(units_part)
+        units = _units_of(units_part)
         if role is None:
             pending.extend(units)  # "省财政厅等相关单位," waits for the verb that follows
             continue
-        pairs.extend((u, role) for u in pending + units)
+        pairs.extend((u, role) for u in pending)
+        pairs.extend((u, role) for u in units)
         pending = []
     pairs.extend((u, "responsible") for u in pending)
     return _finalise(pairs), deadline
 
 
 def _finalise(pairs: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    out: list[tuple[str, str]] = []
-    for unit, role in pairs:
-        if role != "leader" and is_generic(unit):
-            role = "generic"
-        if (unit, role) not in out and unit:
-            out.append((unit, role))
-    return tuple(out)  # immutable: parse_bracket results are cached and shared
+    """Generic parties marked as such; empty names and repeats dropped, first mention kept."""
+    marked = ((unit, "generic" if role != "leader" and is_generic(unit) else role) for unit, role in pairs if unit)
+    return tuple(dict.fromkeys(marked))  # immutable: parse_bracket results are cached and shared
 
 
 def _first_listed_lead(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
@@ -240,14 +271,13 @@ def _is_unit_list(content: str) -> bool:
 FIRST_LISTED_LEADS = re.compile(r"(列|排|排列)在?第一位的?(责任)?(单位|部门)?(为|是)牵头(单位|部门)")
 
 
-def extract_assignments(text: str, first_listed_leads: bool = False) -> list[Assignment]:
-    """Every (clause, unit, role) of one task's simplified text.
+def extract_clauses(text: str, first_listed_leads: bool = False) -> list[Clause]:
+    """Every clause of one task's simplified text, with the (unit, role) pairs it assigns.
 
     ``first_listed_leads``: the notice declares that the first unit listed for
     a task is its lead (列第一位的责任单位为牵头单位).
     """
-    rows: list[Assignment] = []
-    clause = 0
+    clauses: list[Clause] = []
     for bracket in iter_brackets(text):
         bare_list = first_listed_leads and _is_unit_list(bracket.content)
         if not (is_assignment(bracket.content) or bare_list):
@@ -261,13 +291,11 @@ def extract_assignments(text: str, first_listed_leads: bool = False) -> list[Ass
         pairs, deadline = parse_bracket(content)
         if first_listed_leads:
             pairs = _first_listed_lead(pairs)
-        if not pairs:
-            continue
-        clause += 1
-        span = text[bracket.start : bracket.end]
-        rows.extend(
-            Assignment(clause, unit, role, deadline, span, bracket.start, not bracket.closed) for unit, role in pairs
-        )
+        if pairs:
+            span = text[bracket.start : bracket.end]
+            clauses.append(Clause(len(clauses) + 1, pairs, deadline, span, bracket.start, not bracket.closed))
+    if ":" not in text:
+        return clauses  # every labelled line has a colon: most texts have none
     offset = 0
     for line in text.split("\n"):
         if LABELLED_LINE.match(line):
@@ -275,10 +303,18 @@ def extract_assignments(text: str, first_listed_leads: bool = False) -> list[Ass
             if first_listed_leads:
                 pairs = _first_listed_lead(pairs)
             if pairs:
-                clause += 1
-                rows.extend(Assignment(clause, unit, role, None, line, offset) for unit, role in pairs)
+                clauses.append(Clause(len(clauses) + 1, pairs, None, line, offset, False))
         offset += len(line) + 1
-    return rows
+    return clauses
+
+
+def extract_assignments(text: str, first_listed_leads: bool = False) -> list[Assignment]:
+    """Every (clause, unit, role) of one task's simplified text: one row per unit of each clause."""
+    return [
+        Assignment(c.clause_no, unit, role, c.deadline, c.span, c.span_start, c.cut_off)
+        for c in extract_clauses(text, first_listed_leads)
+        for unit, role in c.pairs
+    ]
 
 
 def _labelled_line(line: str) -> tuple[tuple[str, str], ...]:

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.clean.notice import CleanedNotice
-from pipelines.parse.assignments import FIRST_LISTED_LEADS, extract_assignments, has_cut_bracket
+from pipelines.parse.assignments import FIRST_LISTED_LEADS, Clause, extract_clauses, has_cut_bracket
 from pipelines.parse.glossary import extract_glossary
 from pipelines.parse.metadata import extract_metadata
 from pipelines.parse.outline import HEADING_MAX, SENTENCE_END, Node, parse_outline, split_heading
 from pipelines.parse.targets import extract_targets
-from pipelines.parse.units import notice_region, resolve
+from pipelines.parse.units import UnitRef, notice_region, resolve
 
 Row = dict[str, Any]
 
@@ -73,6 +73,8 @@ def _node_texts(node: Node, whole: bool) -> tuple[str, str]:
     bare_heading = not rest and "。" not in node.first_line and len(node.lines) > 1
     first_s = node.first_line if whole and not bare_heading else rest
     first_o = _original_tail(node.lines[0], node.lines_simplified[0], first_s) if first_s else ""
+    if len(node.lines) == 1:
+        return first_o, first_s  # most items are one line: nothing to join
     parts_o = [first_o] if first_o else []
     parts_s = [first_s] if first_s else []
     parts_o += node.lines[1:]
@@ -101,13 +103,37 @@ def _target_rows(text_s: str, section_id: str, task_id: str | None) -> list[Row]
     ]
 
 
+def _bracket_cut_off(found: list[Clause], text_s: str) -> bool:
+    """A task's units were cut off: a cut assignment bracket, parsed or not."""
+    if text_s.rfind("(") <= text_s.rfind(")"):
+        # Every "(" before the last ")" pairs up, so no bracket runs to the end
+        # of the text: nothing was cut (the usual case, decided in C).
+        return False
+    return any(c.cut_off for c in found) or has_cut_bracket(text_s)
+
+
 def _is_task(node: Node) -> bool:
     """Numbered items without numbered children are tasks; so are leaf sections with text."""
     if node.style in ("attachment", "page"):
         return False
     if node.is_item:
-        return not any(child.is_item for child in node.children)
+        return not (node.children and any(child.is_item for child in node.children))
     return not node.children and bool(_node_texts(node, whole=True)[1].strip())
+
+
+def _add_alias(units: dict[str, Row], ref: UnitRef, unit_raw: str) -> None:
+    """Record ``unit_raw`` as a spelling of ``ref``, opening its registry row on first sight."""
+    entry = units.get(ref.unit_id)
+    if entry is None:
+        entry = units[ref.unit_id] = {
+            "unit_id": ref.unit_id,
+            "name": ref.name,
+            "aliases": set(),
+            "region": ref.region,
+            "level": ref.level,
+            "kind": ref.kind,
+        }
+    entry["aliases"].add(unit_raw)
 
 
 def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
@@ -131,6 +157,8 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
     assignments: list[Row] = []
     targets: list[Row] = []
     units: dict[str, Row] = {}
+    # A notice names the same units over and over: resolve each spelling once.
+    refs: dict[str, UnitRef] = {}
     section_ids: dict[int, str] = {}
 
     def section_of(node: Node) -> str | None:
@@ -195,12 +223,13 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
         flags = list(node.flags)
         ancestor = node.parent
         while ancestor is not None:
-            flags += [f for f in ancestor.flags if f in INHERITED_FLAGS]
+            if ancestor.flags:  # most nodes carry none
+                flags += [f for f in ancestor.flags if f in INHERITED_FLAGS]
             ancestor = ancestor.parent
         if paged and not SENTENCE_END.search(text_s):
             flags.append("cut_off")
-        found = extract_assignments(text_s, first_listed_leads=first_listed)
-        if any(a.cut_off for a in found) or has_cut_bracket(text_s):
+        found = extract_clauses(text_s, first_listed_leads=first_listed)
+        if _bracket_cut_off(found, text_s):
             flags.append("bracket_cut_off")
         flags = list(dict.fromkeys(flags))
         for flag in flags:
@@ -218,33 +247,30 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
                 "flags": ";".join(flags) or None,
             }
         )
-        for a in found:
-            ref = resolve(a.unit_raw, where) if a.role != "leader" else None
-            if ref is not None:
-                entry = units.get(ref.unit_id)
-                if entry is None:
-                    entry = units[ref.unit_id] = {
-                        "unit_id": ref.unit_id,
-                        "name": ref.name,
-                        "aliases": set(),
-                        "region": ref.region,
-                        "level": ref.level,
-                        "kind": ref.kind,
-                    }
-                entry["aliases"].add(a.unit_raw)
+        for clause in found:
+            for unit_raw, role in clause.pairs:
+                if role == "leader":
+                    continue  # a person, not a unit
+                ref = refs.get(unit_raw)
+                if ref is None:  # first time this notice names the unit this way
+                    ref = refs[unit_raw] = resolve(unit_raw, where)
+                    _add_alias(units, ref, unit_raw)
                 if ref.kind == "other":
-                    warn("unknown_unit", f"{tid} (task {node.label}): unit form not recognised: {a.unit_raw}", tid)
-            assignments.append(
-                {
-                    "task_id": tid,
-                    "clause_no": a.clause_no,
-                    "unit_raw": a.unit_raw,
-                    "unit_id": ref.unit_id if ref else None,
-                    "role": a.role,
-                    "deadline": a.deadline,
-                    "span": a.span,
-                }
-            )
+                    warn("unknown_unit", f"{tid} (task {node.label}): unit form not recognised: {unit_raw}", tid)
+        # One comprehension, not an append per row: tens of thousands of rows per run.
+        assignments += [
+            {
+                "task_id": tid,
+                "clause_no": clause.clause_no,
+                "unit_raw": unit_raw,
+                "unit_id": refs[unit_raw].unit_id if role != "leader" else None,
+                "role": role,
+                "deadline": clause.deadline,
+                "span": clause.span,
+            }
+            for clause in found
+            for unit_raw, role in clause.pairs
+        ]
         targets += _target_rows(text_s, tasks[-1]["section_id"], tid)
     if outline.stray_lines:
         # Short unpunctuated lines (slogans, captions, adverts) are left out of

@@ -21,6 +21,15 @@ MARKERS: list[tuple[str, int, re.Pattern[str]]] = [
     ("paren_arabic", 4, re.compile(r"^\((\d{1,3})\)\s*")),
     ("circled", 5, re.compile(r"^([\u2460-\u2473])\s*")),
 ]
+# The characters each style's marker can open with: match_marker tries only the
+# styles a line's first character allows (order within MARKERS is kept). A line
+# opening on any other decimal digit (what \d matches) can only be "arabic".
+_OPENERS = {"cn": CN_NUM, "paren_cn": "(", "paren_arabic": "(", "circled": "".join(map(chr, range(0x2460, 0x2474)))}
+_MARKERS_BY_OPENER: dict[str, list[tuple[str, int, re.Pattern[str]]]] = {}
+for _marker in MARKERS:
+    for _char in _OPENERS.get(_marker[0], ""):
+        _MARKERS_BY_OPENER.setdefault(_char, []).append(_marker)
+_ARABIC_MARKERS = [m for m in MARKERS if m[0] == "arabic"]
 # "70启动建设…": a scrape that lost the dot; accepted only in sequence.
 BARE_NUMBER = re.compile(r"^(\d{1,3})(?=[\u4e00-\u9fff“《])")
 ATTACHMENT = re.compile(r"^附件\s*(\d{1,2})\s*:?$")
@@ -33,7 +42,7 @@ SENTENCE_END = re.compile(r"[。!?;”)》]$")
 HEADING_MAX = 40
 
 
-@dataclass
+@dataclass(slots=True)  # slots: thousands are built per notice, and read often
 class Node:
     """A heading or numbered item of the outline."""
 
@@ -84,7 +93,9 @@ class Outline:
 
 def match_marker(line: str) -> tuple[str, int, str, str] | None:
     """(style, rank, marker as printed, label) when the line opens an outline item."""
-    for style, rank, pattern in MARKERS:
+    opener = line[:1]
+    candidates = _MARKERS_BY_OPENER.get(opener) or (_ARABIC_MARKERS if opener.isdecimal() else ())
+    for style, rank, pattern in candidates:
         m = pattern.match(line)
         if m:
             return style, rank, m.group(0).strip(), m.group(1)
