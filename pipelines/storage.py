@@ -46,7 +46,7 @@ class PartitionFiles(Mapping[str, Any]):
 
     def stamps(self) -> dict[str, str]:
         stats = {key: self._path(key).stat() for key in self._keys}
-        return {key: f"{st.st_mtime_ns}-{st.st_size}-{st.st_ino}" for key, st in stats.items()}
+        return {key: f"{st.st_mtime_ns}-{st.st_size}" for key, st in stats.items()}
 
 
 class PartitionedPickleIOManager(dg.UPathIOManager):
