@@ -447,8 +447,8 @@ def score_notice(gold: dict[str, Any], rows: dict[str, list[Row]], notice: str |
 
 def parse_sample(path: Path) -> dict[str, list[Row]]:
     """Rows of one sample through the pure stages (no Dagster run)."""
-    from pipelines.assets.notices import clean_stage, parse_stage
     from pipelines.ingest.read import read_notice
+    from pipelines.stages import clean_stage, parse_stage
 
     outcome = parse_stage(clean_stage(read_notice(path)))
     if outcome.parsed is None:

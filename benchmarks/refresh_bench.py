@@ -29,8 +29,8 @@ FLOOR_RE = re.compile(r"[((][^()()]{0,200}?(?:牵头|负责)[^()()]{0,200}?[))]"
 
 
 def core_parse(paths: list[Path]) -> dict:
-    from pipelines.assets.notices import clean_stage, parse_stage
     from pipelines.ingest.read import read_notice
+    from pipelines.stages import clean_stage, parse_stage
 
     size = sum(p.stat().st_size for p in paths)
     t = time.perf_counter()

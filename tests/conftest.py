@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.assets.notices import ParsedOutcome, clean_stage, parse_stage
 from pipelines.ingest.read import read_notice
+from pipelines.stages import ParsedOutcome, clean_stage, parse_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "raw"

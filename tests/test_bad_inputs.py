@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.assets.notices import ParsedOutcome, clean_stage, parse_stage
 from pipelines.cli import build
 from pipelines.ingest.read import list_notice_files, read_notice
+from pipelines.stages import ParsedOutcome, clean_stage, parse_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "raw"

@@ -1,7 +1,7 @@
 """Combining per-notice outcomes into the published tables."""
 
-from pipelines.assets.notices import clean_stage, parse_stage
 from pipelines.ingest.read import read_notice
+from pipelines.stages import clean_stage, parse_stage
 from pipelines.table_store import combine
 from pipelines.validate import check_all
 from tests.conftest import SAMPLES

@@ -5,63 +5,22 @@ carried forward as a rejection (never an exception) so that one bad file does
 not fail a run that covers many.
 """
 
-from dataclasses import dataclass
-
 import dagster as dg
 from dagster import AssetExecutionContext
 
 from pipelines.assets.partitions import notice_partitions, per_partition
-from pipelines.clean.notice import CleanedNotice, clean_notice
-from pipelines.ingest.read import RawNotice, Rejection, read_notice
-from pipelines.parse.notice import ParsedNotice, SourceInfo, parse_notice
+from pipelines.ingest.read import read_notice
 from pipelines.resources import PipelinePaths
+from pipelines.stages import CleanedOutcome, ParsedOutcome, clean_stage, parse_stage  # noqa: F401
+
+# CleanedOutcome and ParsedOutcome are imported here too: partitions stored
+# before they moved to pipelines.stages are pickles that name this module.
 
 NOTICE_POLICY = dict(
     partitions_def=notice_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="notices",
 )
-
-
-@dataclass(frozen=True)
-class CleanedOutcome:
-    raw: RawNotice
-    cleaned: CleanedNotice | None
-    rejection: Rejection | None
-
-
-@dataclass(frozen=True)
-class ParsedOutcome:
-    raw: RawNotice
-    parsed: ParsedNotice | None
-    rejection: Rejection | None
-
-
-def clean_stage(raw: RawNotice) -> CleanedOutcome:
-    """Clean a decoded notice; pass a rejection through untouched."""
-    if raw.rejection or raw.text is None:
-        return CleanedOutcome(raw, None, raw.rejection)
-    cleaned = clean_notice(raw.text)
-    if not cleaned.lines:
-        return CleanedOutcome(raw, None, Rejection("clean", "nothing left after removing web boilerplate"))
-    return CleanedOutcome(raw, cleaned, None)
-
-
-def parse_stage(outcome: CleanedOutcome) -> ParsedOutcome:
-    """Parse a cleaned notice; any parser failure becomes a rejection with its reason."""
-    raw = outcome.raw
-    if outcome.cleaned is None:
-        return ParsedOutcome(raw, None, outcome.rejection)
-    source = SourceInfo(raw.notice_id, raw.file_name, raw.raw_sha256 or "", raw.encoding or "", raw.text or "")
-    try:
-        parsed = parse_notice(source, outcome.cleaned)
-    except Exception as exc:  # a parser bug must not lose the notice: record it
-        return ParsedOutcome(raw, None, Rejection("parse", f"parser error: {type(exc).__name__}: {exc}"))
-    if not parsed.rows["tasks"] and not parsed.rows["glossary"]:
-        return ParsedOutcome(
-            raw, None, Rejection("parse", "no recognisable outline: no numbered tasks or sections found")
-        )
-    return ParsedOutcome(raw, parsed, None)
 
 
 def _by_key(context: AssetExecutionContext, result: object) -> dict[str, object]:

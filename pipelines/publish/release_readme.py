@@ -186,8 +186,10 @@ def release_readme(
         "brackets such as `(省发展改革委牵头,省财政厅等按职责分工负责)`, quantitative targets and glossary. "
         "Before publishing, every table passed: its Pandera model (types, required values, allowed sets, ranges), "
         f"its foreign keys, {n_expectations} Great Expectations checks (report in `{DOCS_FOLDER}/index.html`) "
-        "and Frictionless validation of this package. Building again from the same notices gives the same bytes "
-        "and hashes in every data file.",
+        "and Frictionless validation of this package. A release built on a previous one validates with Great "
+        f"Expectations and Frictionless the rows that are new or changed since it (`{DOCS_FOLDER}/validation.json` "
+        "says which); the other rows passed the same checks in that release. Building again from the same notices "
+        "gives the same bytes and hashes in every data file.",
         "",
         "## Files · 文件",
         "",
