@@ -99,12 +99,6 @@ def scan_files(
 # ---------------------------------------------------------------------------
 
 
-# (instance folder, event storage id) → raw_sha256: an event never changes, so a
-# long-lived process (the sensor's, a benchmark's) fetches each one once.
-_SHA_BY_EVENT: dict[tuple[str, int], str | None] = {}
-_SHA_CACHE_MAX = 1_000_000
-
-
 def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None = None) -> dict[str, str]:
     """``raw_sha256`` of the latest ``raw_notice`` materialisation of each partition (batched queries).
 
@@ -116,13 +110,9 @@ def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None
     latest = instance.get_latest_storage_id_by_partition(
         RAW_ASSET, DagsterEventType.ASSET_MATERIALIZATION, partitions=wanted
     )
-    # An ephemeral instance's ids restart with the next one: no shared cache.
-    cache = {} if instance.is_ephemeral else _SHA_BY_EVENT
-    root = str(instance.root_directory)
     by_id = {storage_id: key for key, storage_id in latest.items()}
-    ids = sorted(i for i in by_id if (root, i) not in cache)
-    if len(cache) + len(ids) > _SHA_CACHE_MAX:
-        cache.clear()
+    ids = sorted(by_id)
+    out: dict[str, str] = {}
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         records = instance.fetch_materializations(
@@ -131,12 +121,9 @@ def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None
         for record in records:
             mat = record.asset_materialization
             value = mat.metadata.get("raw_sha256") if mat else None
-            cache[(root, record.storage_id)] = str(value.value) if value is not None else None
-    out: dict[str, str] = {}
-    for storage_id, key in by_id.items():
-        digest = cache.get((root, storage_id))
-        if digest is not None:
-            out[key] = digest
+            key = by_id.get(record.storage_id)
+            if key is not None and value is not None:
+                out[key] = str(value.value)
     return out
 
 
