@@ -111,37 +111,29 @@ def _kept_and_duplicates(index: pl.DataFrame) -> tuple[list[str], list[dict[str,
 def published_tables(index: pl.DataFrame, rows: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """The published tables from the store: deduplicated, ordered, units merged."""
     kept, duplicates = _kept_and_duplicates(index)
-    order = index.filter(pl.col("_key").is_in(pl.Series(kept, dtype=pl.String).implode())).select(
-        "_key", pl.col("notice_id").alias("_notice")
-    )
-    frames: dict[str, pl.DataFrame] = {}
-    for table in ROW_TABLES:
-        df = rows[table].join(order, on="_key", how="inner").sort(["_notice", "_key", "_pos"])
-        frames[table] = df
+    kept_index = index.filter(pl.col("_key").is_in(pl.Series(kept, dtype=pl.String).implode()))
+    order = kept_index.select("_key", pl.col("notice_id").alias("_notice"))
+    frames = {
+        table: rows[table].join(order, on="_key", how="inner").sort(["_notice", "_key", "_pos"]) for table in ROW_TABLES
+    }
     for table in NOTICE_TABLES:
         frames[table] = frames[table].select(list(polars_schema(table)))
-    units = frames["units"]
+    # One row per unit: the first notice's attributes, the aliases of all notices.
+    unit_schema = polars_schema("units")
     frames["units"] = (
-        units.with_columns(pl.col("aliases").str.split("|"))
+        frames["units"]
+        .with_columns(pl.col("aliases").str.split("|"))
         .group_by("unit_id", maintain_order=True)
         .agg(
-            pl.col("name").first(),
             pl.col("aliases").flatten().unique().sort().str.join("|"),
-            pl.col("region").first(),
-            pl.col("level").first(),
-            pl.col("kind").first(),
+            *(pl.col(c).first() for c in unit_schema if c not in ("unit_id", "aliases")),
         )
         .sort("unit_id")
-        .select(list(polars_schema("units")))
-        .cast(dict(polars_schema("units")))
+        .select(list(unit_schema))
+        .cast(dict(unit_schema))
     )
-    rejected = index.filter(
-        pl.col("_key").is_in(pl.Series(kept, dtype=pl.String).implode()) & pl.col("stage").is_not_null()
-    )
-    rejects = [
-        {k: r[k] for k in ("file_name", "notice_id", "raw_sha256", "stage", "reason")}
-        for r in rejected.sort("_key").iter_rows(named=True)
-    ]
+    rejected = kept_index.filter(pl.col("stage").is_not_null()).sort("_key")
+    rejects = rejected.select(list(polars_schema("rejects"))).to_dicts()
     frames["rejects"] = frame("rejects", sorted(rejects + duplicates, key=lambda r: r["notice_id"]))
     return {name: frames[name] for name in TABLES}
 

@@ -44,6 +44,7 @@ class ReleaseDelta:
 
     base: Path
     tables: dict[str, TableDelta]
+    old: dict[str, pl.DataFrame]  # the base's tables (verified against its SHA256SUMS)
 
     @property
     def rows(self) -> int:
@@ -115,31 +116,28 @@ def release_delta(
     old = old if old is not None else base_frames(previous)
     if old is None or previous is None:
         return None
-    return ReleaseDelta(previous, {name: table_delta(name, frames[name], old[name]) for name in TABLES})
+    return ReleaseDelta(previous, {name: table_delta(name, frames[name], old[name]) for name in TABLES}, old)
 
 
 # The GX check and the release (two steps, often one process) need the same
 # delta of the same content: the last one computed is kept.
-_LAST: dict[tuple[str, str, int], tuple[dict[str, pl.DataFrame] | None, ReleaseDelta | None]] = {}
+_LAST: dict[tuple[str, str, int], ReleaseDelta | None] = {}
 
 
-def delta_for_version(
-    version: str, frames: dict[str, pl.DataFrame], previous: Path | None
-) -> tuple[dict[str, pl.DataFrame] | None, ReleaseDelta | None]:
-    """``(base frames, delta)`` of the release ``version`` (its content: ``frames``) against ``previous``.
+def delta_for_version(version: str, frames: dict[str, pl.DataFrame], previous: Path | None) -> ReleaseDelta | None:
+    """The delta of the release ``version`` (its content: ``frames``) against ``previous``.
 
     Memoised on the version (a hash of the content) and the previous release's
     SHA256SUMS, so a second step publishing the same content does not compare again.
     """
     if previous is None:
-        return None, None
+        return None
     try:
         stamp = (previous / "SHA256SUMS").stat().st_mtime_ns
     except OSError:
-        return None, None
+        return None
     key = (version, str(previous.resolve()), stamp)
     if key not in _LAST:
-        base = base_frames(previous)
         _LAST.clear()
-        _LAST[key] = (base, release_delta(frames, previous, base) if base is not None else None)
+        _LAST[key] = release_delta(frames, previous)
     return _LAST[key]

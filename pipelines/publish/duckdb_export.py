@@ -201,13 +201,6 @@ def expected_catalog() -> list[list[tuple[Any, ...]]]:
         con.close()
 
 
-def _keys(con: duckdb.DuckDBPyConnection, name: str, schema: pl.Schema) -> pl.DataFrame:
-    """The primary keys of a table in the database, with the frame's dtypes."""
-    key = list(TABLES[name].primary_key)
-    present = pl.from_arrow(con.sql(f'SELECT {", ".join(key)} FROM "{name}"').to_arrow_table())
-    return present.cast({c: schema[c] for c in key})  # type: ignore[union-attr]
-
-
 def _referring(name: str, df: pl.DataFrame, replaced: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Keys of the rows of ``df`` whose foreign keys point at a replaced row."""
     key = list(TABLES[name].primary_key)
@@ -220,9 +213,7 @@ def _referring(name: str, df: pl.DataFrame, replaced: dict[str, pl.DataFrame]) -
     return pl.concat(hits).unique(maintain_order=True)
 
 
-def patch_duckdb(
-    path: Path, delta: ReleaseDelta, frames: dict[str, pl.DataFrame], base: dict[str, pl.DataFrame] | None = None
-) -> bool:
+def patch_duckdb(path: Path, delta: ReleaseDelta, frames: dict[str, pl.DataFrame]) -> bool:
     """Bring a copy of the previous release's DuckDB file at ``path`` up to ``frames``.
 
     Only the delta is written. DuckDB enforces the foreign keys and cannot
@@ -231,8 +222,7 @@ def patch_duckdb(
     unit that gained an alias takes its assignments along). Deletes run
     children first, inserts parents first. Returns False, leaving the file to
     be written anew, when the copy's catalog is not the one the models
-    declare now. ``base``: the previous release's tables, whose keys the copy
-    holds (read from the file when not given).
+    declare now. The copy holds the rows of ``delta.old`` (its hash was checked).
     """
     con = duckdb.connect(str(path))
     try:
@@ -240,12 +230,7 @@ def patch_duckdb(
         if catalog(con) != expected_catalog():
             return False
         order = load_order()
-        present = {
-            name: base[name].select(TABLES[name].primary_key)
-            if base is not None
-            else _keys(con, name, frames[name].schema)
-            for name in order
-        }
+        present = {name: delta.old[name].select(TABLES[name].primary_key) for name in order}
         replaced: dict[str, pl.DataFrame] = {}  # keys deleted and inserted again
         for name in order:
             key = list(TABLES[name].primary_key)

@@ -204,7 +204,6 @@ def write_tables(
     encoded: dict[str, bytes],
     delta: ReleaseDelta | None = None,
     hashes: dict[str, str] | None = None,
-    base: dict[str, pl.DataFrame] | None = None,
 ) -> list[dict[str, Any]]:
     """CSV, Excel CSV and Parquet per table, plus the DuckDB file; returns the package resources.
 
@@ -225,7 +224,7 @@ def write_tables(
         hashes[f"{EXCEL_FOLDER}/{name}.csv"] = hashlib.sha256(excel).hexdigest()
         resources.append(resource_descriptor(TABLES[name], f"{name}.csv", len(data), digest, frames[name].height))
     db = tmp / DUCKDB_FILE
-    if not (delta is not None and _copy_duckdb(delta, db) and patch_duckdb(db, delta, frames, base)):
+    if not (delta is not None and _copy_duckdb(delta, db) and patch_duckdb(db, delta, frames)):
         write_duckdb(frames, db)
     return resources
 
@@ -286,7 +285,7 @@ def expectations_delta(content: Content, out_dir: Path | None, full: bool | None
         return None
     same = out_dir / DATASET / content.version
     base = same if same.is_dir() else previous_release(out_dir / DATASET)
-    return delta_for_version(content.version, content.frames, base)[1]
+    return delta_for_version(content.version, content.frames, base)
 
 
 def _validation_note(outcomes: dict[str, GxOutcome], delta: ReleaseDelta | None, docs_dir: Path) -> None:
@@ -431,11 +430,11 @@ def write_release(
         for stale in dataset_dir.glob(".tmp-*"):  # left by a crashed build; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
         previous = previous_release(dataset_dir)
-        base, delta = delta_for_version(version, frames, previous)
+        delta = delta_for_version(version, frames, previous)
         tmp = dataset_dir / f".tmp-{version}-{os.getpid()}"
         try:
             hashes: dict[str, str] = {}
-            resources = write_tables(tmp, frames, encoded, delta, hashes, base)
+            resources = write_tables(tmp, frames, encoded, delta, hashes)
             n_expectations, gx_note = 0, "skipped"
             if expectations:
                 gx_delta = None if full_validation_requested(full_validation) else delta
@@ -463,7 +462,7 @@ def write_release(
                     created,
                     frames,
                     previous.name if previous else None,
-                    base if base is not None else read_release_tables(previous) if previous else {},
+                    delta.old if delta is not None else read_release_tables(previous) if previous else {},
                     old_log.read_text(encoding="utf-8") if old_log and old_log.is_file() else None,
                     delta,
                 ),
