@@ -8,6 +8,14 @@ index of the notices. An update reads only the partitions whose stored output
 changed (by a stamp the IO manager gives), drops the rows of changed and
 removed partitions and appends the new ones.
 
+On disk the rows are segments: an update writes one new segment holding the
+rows of the partitions it read, plus a new index saying which segment holds
+each partition's rows, and commits both by replacing ``store.json``. Adding
+one notice to a thousand writes that notice's rows, not the thousand's
+(rewriting every table was most of what combining cost). Rows a newer segment
+supersedes are filtered out when read, and the segments are compacted into one
+when there are many or when superseded rows take up a large part of them.
+
 :func:`published_tables` turns the store into the published tables: one
 notice per content hash (the other copies become rejects), rows ordered by
 notice and position, units merged across notices. :func:`combine` does the same
@@ -22,6 +30,7 @@ import fcntl
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +52,12 @@ INDEX_SCHEMA = pl.Schema(
         "stage": pl.String,
         "reason": pl.String,
         "parsed": pl.Boolean,
+        "segment": pl.String,  # the segment that holds this partition's rows
     }
 )
-LAYOUT = 1  # bump when the store's layout changes: an old store is then rebuilt
+LAYOUT = 2  # bump when the store's layout changes: an old store is then rebuilt
+MAX_SEGMENTS = 8  # more than this, and an update compacts them into one
+MAX_STALE = 0.25  # or when this share of the stored partitions' rows is superseded
 
 
 def row_schema(table: str) -> pl.Schema:
@@ -72,6 +84,7 @@ def notice_rows(outcomes: Mapping[str, Any]) -> tuple[pl.DataFrame, dict[str, pl
                 "stage": o.rejection.stage if o.rejection else None,
                 "reason": o.rejection.reason if o.rejection else None,
                 "parsed": o.parsed is not None,
+                "segment": None,
             }
         )
     rows = {}
@@ -171,34 +184,90 @@ class TableStore:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _load(self) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]] | str:
-        """The stored index and rows, or why they cannot be used."""
+    def _meta(self) -> dict[str, Any]:
+        return json.loads((self.folder / "store.json").read_text(encoding="utf-8"))
+
+    def _load(self) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], list[dict[str, Any]]] | str:
+        """The stored index, the live rows of every segment and the segment list, or why they cannot be used."""
         try:
-            meta = json.loads((self.folder / "store.json").read_text(encoding="utf-8"))
+            meta = self._meta()
             if meta.get("layout") != LAYOUT:
                 return "store layout changed"
-            index = pl.read_ipc(self.folder / "index.arrow", memory_map=False)
-            rows = {t: pl.read_ipc(self.folder / f"{t}.arrow", memory_map=False) for t in ROW_TABLES}
-        except (OSError, ValueError, pl.exceptions.PolarsError):
+            index = pl.read_ipc(self.folder / meta["index"], memory_map=False)
+            segments = list(meta["segments"])
+            # Memory-mapped: the big segment is not copied, only filtered when it has superseded rows.
+            parts = {
+                seg["name"]: {
+                    t: pl.read_ipc(self.folder / seg["name"] / f"{t}.arrow", memory_map=True) for t in ROW_TABLES
+                }
+                for seg in segments
+            }
+        except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
             return "no store yet"
-        if index.schema != INDEX_SCHEMA or any(rows[t].schema != row_schema(t) for t in ROW_TABLES):
+        if index.schema != INDEX_SCHEMA or any(
+            part[t].schema != row_schema(t) for part in parts.values() for t in ROW_TABLES
+        ):
             return "table model changed"
-        return index, rows
+        rows = {t: [] for t in ROW_TABLES}
+        for seg in segments:
+            live = index.filter(pl.col("segment") == seg["name"]).get_column("_key")
+            for t in ROW_TABLES:
+                df = parts[seg["name"]][t]
+                if live.len() < seg["keys"]:  # some of its partitions were re-read or removed since
+                    df = df.filter(pl.col("_key").is_in(live.implode()))
+                rows[t].append(df)
+        return index, {t: pl.concat(rows[t]) for t in ROW_TABLES}, segments
 
-    def _save(self, index: pl.DataFrame, rows: dict[str, pl.DataFrame]) -> None:
-        """Write a new store beside the old one, then swap (a crash leaves one or the other)."""
-        tmp = self.folder.with_name(f".{self.folder.name}.tmp-{os.getpid()}")
+    def _write_segment(self, index: pl.DataFrame, rows: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, dict[str, Any]]:
+        """Write ``rows`` as a new segment; returns ``index`` pointing its keys there, and the segment entry."""
+        name = f"seg-{time.time_ns()}-{os.getpid()}"
+        tmp = self.folder / f".tmp-{name}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        index.write_ipc(tmp / "index.arrow", compression="uncompressed")
         for table, df in rows.items():
             df.write_ipc(tmp / f"{table}.arrow", compression="uncompressed")
-        (tmp / "store.json").write_text(json.dumps({"layout": LAYOUT}), encoding="utf-8")
-        old = self.folder.with_name(f".{self.folder.name}.old-{os.getpid()}")
-        if self.folder.exists():
-            os.rename(self.folder, old)
-        os.rename(tmp, self.folder)
-        shutil.rmtree(old, ignore_errors=True)
+        os.rename(tmp, self.folder / name)
+        return index.with_columns(pl.lit(name, dtype=pl.String).alias("segment")), {"name": name, "keys": index.height}
+
+    def _commit(self, index: pl.DataFrame, segments: list[dict[str, Any]]) -> None:
+        """Write the index and make it current by replacing ``store.json`` (a crash leaves the old store)."""
+        name = f"index-{time.time_ns()}-{os.getpid()}.arrow"
+        index.write_ipc(self.folder / name, compression="uncompressed")
+        tmp = self.folder / f".store.json.{os.getpid()}"
+        tmp.write_text(json.dumps({"layout": LAYOUT, "index": name, "segments": segments}), encoding="utf-8")
+        os.replace(tmp, self.folder / "store.json")
+        keep = {"store.json", name, *(seg["name"] for seg in segments)}
+        for path in self.folder.iterdir():  # superseded segments and indexes, and what a crash left
+            if path.name not in keep:
+                shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+
+    def _save(
+        self,
+        index: pl.DataFrame,
+        rows: dict[str, pl.DataFrame],
+        new_index: pl.DataFrame,
+        new_rows: dict[str, pl.DataFrame],
+        segments: list[dict[str, Any]],
+    ) -> None:
+        """Append ``new_rows`` as a segment, or compact everything into one segment when it is time."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        live = {seg["name"]: 0 for seg in segments}
+        for name, n in index.get_column("segment").value_counts().iter_rows():
+            if name in live:
+                live[name] = n
+        stored = sum(seg["keys"] for seg in segments)
+        stale = stored - sum(live.values())
+        if len(segments) >= MAX_SEGMENTS or (stored and stale / stored > MAX_STALE) or not segments:
+            index, seg = self._write_segment(index, rows)  # every live row, one segment
+            self._commit(index, [seg])
+            return
+        segments = [seg for seg in segments if live[seg["name"]]]
+        if new_index.height:
+            new_index, seg = self._write_segment(new_index, new_rows)
+            segments.append(seg)
+            new_keys = pl.Series(new_index.get_column("_key")).implode()
+            index = pl.concat([index.filter(~pl.col("_key").is_in(new_keys)), new_index]).sort("_key")
+        self._commit(index, segments)
 
     def update(
         self, outcomes: Mapping[str, Any], stamps: Mapping[str, str] | None
@@ -211,20 +280,24 @@ class TableStore:
         with self._lock():
             loaded = self._load() if stamps is not None else "no stamps: every notice is read"
             if isinstance(loaded, str):
-                index, rows, why = pl.DataFrame(schema=INDEX_SCHEMA), empty_rows(), loaded
+                index, rows, segments, why = pl.DataFrame(schema=INDEX_SCHEMA), empty_rows(), [], loaded
             else:
-                (index, rows), why = loaded, None
+                (index, rows, segments), why = loaded, None
             known = dict(zip(index.get_column("_key").to_list(), index.get_column("stamp").to_list(), strict=True))
             current = set(outcomes)
             todo = sorted(k for k in current if stamps is None or known.get(k) != stamps.get(k) or k not in known)
             gone = sorted(set(known) - current)
-            drop = pl.Series(todo + gone, dtype=pl.String).implode()
             new_index, new_rows = notice_rows({k: outcomes[k] for k in todo})
             if stamps is not None:
                 new_index = new_index.with_columns(pl.Series("stamp", [stamps.get(k) for k in todo], dtype=pl.String))
-            index = pl.concat([index.filter(~pl.col("_key").is_in(drop)), new_index]).sort("_key")
-            rows = {t: pl.concat([rows[t].filter(~pl.col("_key").is_in(drop)), new_rows[t]]) for t in ROW_TABLES}
+            stale = [k for k in todo if k in known] + gone
+            if stale:  # a notice only added leaves the stored rows as they are (no copy)
+                drop = pl.Series(stale, dtype=pl.String).implode()
+                index = index.filter(~pl.col("_key").is_in(drop))
+                rows = {t: rows[t].filter(~pl.col("_key").is_in(drop)) for t in ROW_TABLES}
+            index = pl.concat([index, new_index]).sort("_key")
+            rows = {t: pl.concat([rows[t], new_rows[t]]) for t in ROW_TABLES}
             if stamps is not None and (todo or gone or why):
-                self._save(index, rows)
+                self._save(index, rows, new_index, new_rows, [] if why else segments)
             summary = StoreUpdate(len(todo), len(gone), len(current) - len(todo), why)
             return published_tables(index, rows), summary

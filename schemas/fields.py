@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from functools import cached_property
 from typing import Any
 
 import pandera.polars as pa
@@ -58,7 +59,7 @@ class TableSpec:
     primary_key: tuple[str, ...]
     foreign_keys: tuple[ForeignKey, ...] = dc_field(default=())
 
-    @property
+    @cached_property  # building a schema from the model is slow, and every check reads it
     def schema(self) -> pa.DataFrameSchema:
         return self.model.to_schema()
 

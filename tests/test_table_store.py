@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -114,3 +115,63 @@ def test_without_stamps_every_notice_is_read_and_nothing_is_stored(keyed, tmp_pa
     assert sorted(outcomes.reads) == sorted(keyed) and update.rebuilt
     assert not (tmp_path / "store").exists()
     _same(frames, combine(keyed))
+
+
+def _segments(folder) -> list[dict]:
+    return json.loads((folder / "store.json").read_text(encoding="utf-8"))["segments"]
+
+
+def test_an_update_appends_a_segment_and_compacts_when_rows_go_stale(keyed, tmp_path):
+    folder = tmp_path / "store"
+    store = TableStore(folder)
+    keys = sorted(keyed)
+    stamps = dict.fromkeys(keys, "v1")
+    store.update(keyed, stamps)
+    assert [s["keys"] for s in _segments(folder)] == [5]
+
+    # One notice of five re-parsed: its rows go to a second segment, the first is not rewritten.
+    first = _segments(folder)[0]["name"]
+    before = (folder / first / "tasks.arrow").stat().st_mtime_ns
+    changed = dict(keyed)
+    changed[keys[0]] = replace(keyed[keys[0]], parsed=None, rejection=Rejection("parse", "parser error: test"))
+    stamps[keys[0]] = "v2"
+    store.update(changed, stamps)
+    segments = _segments(folder)
+    assert segments[0]["name"] == first and [s["keys"] for s in segments] == [5, 1]
+    assert (folder / first / "tasks.arrow").stat().st_mtime_ns == before
+
+    # Read back, the first segment's superseded rows of that notice are left out.
+    outcomes = Counting(changed)
+    frames, update = store.update(outcomes, stamps)
+    assert outcomes.reads == [] and update.read == 0
+    _same(frames, combine(changed))
+    assert keys[0] not in frames["tasks"].get_column("notice_id").to_list()
+
+    # A second one re-parsed: a third of the stored rows are stale now, so the store is compacted.
+    changed[keys[1]] = replace(keyed[keys[1]], parsed=None, rejection=Rejection("parse", "parser error: test"))
+    stamps[keys[1]] = "v2"
+    frames, _ = store.update(changed, stamps)
+    assert [s["keys"] for s in _segments(folder)] == [5]
+    _same(frames, combine(changed))
+    _same(store.update(changed, stamps)[0], combine(changed))
+    # Nothing but the current index, segments and store.json is left behind.
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["store.json", json.loads((folder / "store.json").read_text())["index"], _segments(folder)[0]["name"]]
+    )
+
+
+def test_many_small_updates_are_compacted_into_one_segment(keyed, tmp_path, monkeypatch):
+    from pipelines import table_store
+
+    monkeypatch.setattr(table_store, "MAX_SEGMENTS", 3)
+    folder = tmp_path / "store"
+    store = TableStore(folder)
+    added: dict[str, Any] = {}
+    counts = []
+    for key in sorted(keyed):  # notices land one at a time
+        added[key] = keyed[key]
+        frames, update = store.update(Counting(added), dict.fromkeys(added, "v1"))
+        assert update.read == 1
+        _same(frames, combine(added))
+        counts.append(len(_segments(folder)))
+    assert counts == [1, 2, 3, 1, 2]

@@ -33,6 +33,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ from pipelines.publish.descriptor import DATASET, package_descriptor, resource_d
 from pipelines.publish.drift import drift
 from pipelines.publish.duckdb_export import patch_duckdb, write_duckdb
 from pipelines.publish.excel import FOLDER as EXCEL_FOLDER
-from pipelines.publish.excel import excel_csv_bytes
+from pipelines.publish.excel import write_excel_csv
 from pipelines.publish.expectations import GxFailure, GxOutcome, validate_tables
 from pipelines.publish.gate import BlockingFailure, gx_failures, table_failures
 from pipelines.publish.package_check import check_package, frictionless_failures, full_validation_requested
@@ -204,29 +205,49 @@ def write_tables(
     encoded: dict[str, bytes],
     delta: ReleaseDelta | None = None,
     hashes: dict[str, str] | None = None,
+    digests: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """CSV, Excel CSV and Parquet per table, plus the DuckDB file; returns the package resources.
 
-    With ``delta``, the DuckDB file is the previous release's with the delta
-    applied (loading every row with its keys enforced is the slowest write).
+    ``digests``: the CSVs' SHA-256, when already taken (:class:`Content`).
     """
-    (tmp / "parquet").mkdir(parents=True)
-    (tmp / EXCEL_FOLDER).mkdir()
+    resources = write_files(tmp, frames, encoded, hashes, digests)
+    write_database(tmp / DUCKDB_FILE, frames, delta)
+    return resources
+
+
+def write_files(
+    tmp: Path,
+    frames: dict[str, pl.DataFrame],
+    encoded: dict[str, bytes],
+    hashes: dict[str, str] | None = None,
+    digests: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """CSV, Excel CSV and Parquet per table; returns the package resources and fills ``hashes``."""
+    (tmp / "parquet").mkdir(parents=True, exist_ok=True)
+    (tmp / EXCEL_FOLDER).mkdir(exist_ok=True)
     resources = []
     hashes = hashes if hashes is not None else {}
     for name, data in encoded.items():
         (tmp / f"{name}.csv").write_bytes(data)
-        excel = excel_csv_bytes(data)
-        (tmp / EXCEL_FOLDER / f"{name}.csv").write_bytes(excel)
-        frames[name].write_parquet(tmp / "parquet" / f"{name}.parquet", statistics=False)
-        digest = hashlib.sha256(data).hexdigest()
+        digest = (digests or {}).get(name) or hashlib.sha256(data).hexdigest()
         hashes[f"{name}.csv"] = digest  # SHA256SUMS reuses what was hashed here
-        hashes[f"{EXCEL_FOLDER}/{name}.csv"] = hashlib.sha256(excel).hexdigest()
+        hashes[f"{EXCEL_FOLDER}/{name}.csv"] = write_excel_csv(tmp / EXCEL_FOLDER / f"{name}.csv", data)
+        frames[name].write_parquet(tmp / "parquet" / f"{name}.parquet", statistics=False)
         resources.append(resource_descriptor(TABLES[name], f"{name}.csv", len(data), digest, frames[name].height))
-    db = tmp / DUCKDB_FILE
-    if not (delta is not None and _copy_duckdb(delta, db) and patch_duckdb(db, delta, frames)):
-        write_duckdb(frames, db)
     return resources
+
+
+def write_database(db: Path, frames: dict[str, pl.DataFrame], delta: ReleaseDelta | None = None) -> str:
+    """The DuckDB file: the previous release's with the delta applied, else written anew; returns its SHA-256.
+
+    Loading every row with its keys enforced is the slowest write of a release.
+    """
+    db.parent.mkdir(parents=True, exist_ok=True)
+    if not (delta is not None and _copy_duckdb(delta, db) and patch_duckdb(db, delta, frames)):
+        db.unlink(missing_ok=True)
+        write_duckdb(frames, db)
+    return hashlib.sha256(db.read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -237,6 +258,7 @@ class Content:
     encoded: dict[str, bytes]
     version: str
     created: str
+    sha256: dict[str, str] = field(default_factory=dict)  # of each table's CSV
 
     @property
     def run_time(self) -> dt.datetime:
@@ -247,12 +269,13 @@ def release_content(frames: dict[str, pl.DataFrame]) -> Content:
     """Order the tables, encode them, and derive the version from their bytes."""
     frames = {name: frames[name] for name in TABLES}
     encoded = {name: csv_bytes(frames[name]) for name in TABLES}
+    sha256 = {name: hashlib.sha256(data).hexdigest() for name, data in encoded.items()}
     digest = hashlib.sha256()
-    for name, data in encoded.items():
-        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    for name, hexdigest in sha256.items():
+        digest.update(name.encode() + b"\0" + bytes.fromhex(hexdigest))
     created = created_timestamp(frames["notices"])
     version = f"{created[:10].replace('-', '.')}-{digest.hexdigest()[:8]}"
-    return Content(frames, encoded, version, created)
+    return Content(frames, encoded, version, created, sha256)
 
 
 # --- one GX validation per build ------------------------------------------------
@@ -419,7 +442,7 @@ def write_release(
     if failures:
         raise _reject(failures, "release blocked by the table checks")
     content = release_content(frames)
-    frames, encoded, version, created = content.frames, content.encoded, content.version, content.created
+    frames, version, created = content.frames, content.version, content.created
     dataset_dir = out_dir / DATASET
     with publish_lock(dataset_dir):
         final = dataset_dir / version
@@ -433,56 +456,80 @@ def write_release(
         delta = delta_for_version(version, frames, previous)
         tmp = dataset_dir / f".tmp-{version}-{os.getpid()}"
         try:
-            hashes: dict[str, str] = {}
-            resources = write_tables(tmp, frames, encoded, delta, hashes)
-            n_expectations, gx_note = 0, "skipped"
-            if expectations:
-                gx_delta = None if full_validation_requested(full_validation) else delta
-                outcomes, gx_note = _expectations(content, tmp, gx_records, gx_delta)
-                failures = gx_failures(outcomes)
-                if failures:
-                    raise _reject(failures, "release blocked by Great Expectations")
-                n_expectations = sum(o.n_expectations for o in outcomes.values())
-            descriptor = package_descriptor(version, created, resources, sources(frames["notices"]))
-            problems = drift(descriptor)
-            if problems:
-                raise _reject([BlockingFailure("datapackage", "schema_drift", p) for p in problems], "schema drift")
-            (tmp / "datapackage.json").write_text(
-                json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-            )
-            check = check_package(tmp, descriptor, frames, previous, full_validation)
-            if check.failures:
-                raise _reject(check.failures, "release failed Frictionless validation")
-            (tmp / "README.md").write_text(release_readme(version, created, frames, n_expectations), encoding="utf-8")
-            (tmp / "CITATION.cff").write_text(citation_cff(version, created, repository), encoding="utf-8")
-            old_log = previous / "CHANGELOG.md" if previous else None
-            (tmp / "CHANGELOG.md").write_text(
-                changelog_markdown(
-                    version,
-                    created,
-                    frames,
-                    previous.name if previous else None,
-                    delta.old if delta is not None else read_release_tables(previous) if previous else {},
-                    old_log.read_text(encoding="utf-8") if old_log and old_log.is_file() else None,
-                    delta,
-                ),
-                encoding="utf-8",
-            )
-            (tmp / "SHA256SUMS").write_text(sha256sums(tmp, hashes), encoding="utf-8")
+            # Leaving this block waits for the DuckDB thread, so a failure removes a finished tmp.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                release = _write_and_check(
+                    pool, tmp, content, delta, previous, expectations, gx_records, full_validation, repository
+                )
             os.rename(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         point_latest(dataset_dir, version)
         prune_gx_records(gx_records, version)
-        rows = "every row" if check.mode == "full" else f"{check.rows_validated} of {check.rows_total} rows"
-        return Release(
-            final,
+        return release
+
+
+def _write_and_check(
+    pool: ThreadPoolExecutor,
+    tmp: Path,
+    content: Content,
+    delta: ReleaseDelta | None,
+    previous: Path | None,
+    expectations: bool,
+    gx_records: Path | None,
+    full_validation: bool | None,
+    repository: str | None,
+) -> Release:
+    """Write the release into ``tmp`` and run its blocking checks (raises on failure)."""
+    frames, encoded, version, created = content.frames, content.encoded, content.version, content.created
+    tmp.mkdir(parents=True)
+    # The DuckDB file is written in a thread while the files are written and checked:
+    # DuckDB, Parquet and file writes release the GIL, Frictionless and GX hold it.
+    database = pool.submit(write_database, tmp / DUCKDB_FILE, frames, delta)
+    hashes: dict[str, str] = {}
+    resources = write_files(tmp, frames, encoded, hashes, content.sha256)
+    n_expectations, gx_note = 0, "skipped"
+    if expectations:
+        gx_delta = None if full_validation_requested(full_validation) else delta
+        outcomes, gx_note = _expectations(content, tmp, gx_records, gx_delta)
+        failures = gx_failures(outcomes)
+        if failures:
+            raise _reject(failures, "release blocked by Great Expectations")
+        n_expectations = sum(o.n_expectations for o in outcomes.values())
+    descriptor = package_descriptor(version, created, resources, sources(frames["notices"]))
+    problems = drift(descriptor)
+    if problems:
+        raise _reject([BlockingFailure("datapackage", "schema_drift", p) for p in problems], "schema drift")
+    (tmp / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    check = check_package(tmp, descriptor, frames, previous, full_validation)
+    if check.failures:
+        raise _reject(check.failures, "release failed Frictionless validation")
+    (tmp / "README.md").write_text(release_readme(version, created, frames, n_expectations), encoding="utf-8")
+    (tmp / "CITATION.cff").write_text(citation_cff(version, created, repository), encoding="utf-8")
+    old_log = previous / "CHANGELOG.md" if previous else None
+    (tmp / "CHANGELOG.md").write_text(
+        changelog_markdown(
             version,
             created,
-            new=True,
-            previous=previous.name if previous else None,
-            hashes={r["path"]: r["sha256"] for r in resources},
-            expectations=gx_note,
-            frictionless=f"{check.mode}: {rows}",
-        )
+            frames,
+            previous.name if previous else None,
+            delta.old if delta is not None else read_release_tables(previous) if previous else {},
+            old_log.read_text(encoding="utf-8") if old_log and old_log.is_file() else None,
+            delta,
+        ),
+        encoding="utf-8",
+    )
+    hashes[DUCKDB_FILE] = database.result()  # a failure to write it fails the release
+    (tmp / "SHA256SUMS").write_text(sha256sums(tmp, hashes), encoding="utf-8")
+    rows = "every row" if check.mode == "full" else f"{check.rows_validated} of {check.rows_total} rows"
+    return Release(
+        tmp.parent / version,
+        version,
+        created,
+        new=True,
+        previous=previous.name if previous else None,
+        hashes={r["path"]: r["sha256"] for r in resources},
+        expectations=gx_note,
+        frictionless=f"{check.mode}: {rows}",
+    )
