@@ -88,7 +88,9 @@ def build(
     log(f"{len(scan.digests)} notice file(s) in {raw_dir}; {len(todo)} new or changed to parse")
     if todo:
         run_notice_partitions(defs, instance, todo, _run_config(verbose))
-    decision = release_decision(instance, out_dir)
+    # What was parsed is known from the plan, but for the partitions just run.
+    ran = set(todo)
+    decision = release_decision(instance, out_dir, {k: v for k, v in plan.parsed.items() if k not in ran})
     latest = latest_release(out_dir)
     if latest is not None and not decision.publish and not force:
         log(f"release unchanged: {decision.reason}")

@@ -150,6 +150,7 @@ class RefreshPlan:
     add: list[str]
     delete: list[str]
     run: list[str]
+    parsed: dict[str, str] = field(default_factory=dict)  # key → raw_sha256 last parsed, as planned
 
     @property
     def empty(self) -> bool:
@@ -165,7 +166,9 @@ def plan_refresh(instance: dg.DagsterInstance, scan: RawScan) -> RefreshPlan:
     known_set = set(known)
     add = sorted(k for k in scan.digests if k not in known_set)
     delete = [k for k in known if k not in scan.present]
-    return RefreshPlan(add, delete, stale_keys(instance, scan.digests))
+    parsed = materialised_sha256(instance, scan.digests)
+    run = sorted(key for key, digest in scan.digests.items() if parsed.get(key) != digest)
+    return RefreshPlan(add, delete, run, parsed)
 
 
 def contiguous_ranges(order: list[str], keys: Iterable[str]) -> list[tuple[str, str]]:
@@ -220,10 +223,15 @@ def latest_release(published_dir: Path) -> Path | None:
     return latest.resolve() if latest.exists() else None
 
 
-def parsed_inputs(instance: dg.DagsterInstance) -> dict[str, str]:
-    """``key → raw_sha256`` of what a publish now would combine: current partitions that were parsed."""
+def parsed_inputs(instance: dg.DagsterInstance, known: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``key → raw_sha256`` of what a publish now would combine: current partitions that were parsed.
+
+    ``known``: hashes already read from the instance for some keys (and still
+    current); only the other keys are queried.
+    """
     keys = instance.get_dynamic_partitions(notice_partitions.name)
-    return materialised_sha256(instance, keys)
+    known = {k: known[k] for k in keys if k in known} if known else {}
+    return {**known, **materialised_sha256(instance, [k for k in keys if k not in known])}
 
 
 @dataclass(frozen=True)

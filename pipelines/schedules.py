@@ -9,6 +9,7 @@ Unchanged notices are not parsed again: the tables load their stored rows.
 """
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +31,14 @@ class ReleaseDecision:
     fingerprint: str  # hash of the inputs a publish would combine
 
 
-def release_decision(instance: dg.DagsterInstance, published_dir: Path) -> ReleaseDecision:
-    """Whether a publish now would change the latest release's inputs, and why."""
-    current = parsed_inputs(instance)
+def release_decision(
+    instance: dg.DagsterInstance, published_dir: Path, known: Mapping[str, str] | None = None
+) -> ReleaseDecision:
+    """Whether a publish now would change the latest release's inputs, and why.
+
+    ``known``: parse hashes of some partitions, read from the instance since their last run.
+    """
+    current = parsed_inputs(instance, known)
     latest = latest_release(published_dir)
     before = release_inputs(latest) if latest else None
     changes = input_changes(before or {}, current)

@@ -27,3 +27,24 @@ def test_all_samples_pass_every_blocking_check():
     failed = [o.name for o in check_all(frames) if not o.passed]
     assert failed == []
     assert frames["rejects"].height == 0
+
+
+def test_a_table_has_one_schema_check_that_covers_its_model_and_its_foreign_keys():
+    import polars as pl
+
+    outcomes = {p.stem: parse_stage(clean_stage(read_notice(p))) for p in SAMPLES.values()}
+    frames = combine(outcomes)
+    assert [o.name for o in check_all(frames)] == [f"{name}_schema" for name in frames]
+    # A unit id no unit has, and a role the model does not allow, in the same table: both are reported.
+    assignments = frames["assignments"]
+    frames["assignments"] = assignments.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("u-missing")).otherwise("unit_id").alias("unit_id"),
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("boss")).otherwise("role").alias("role"),
+    )
+    failed = {o.name: o for o in check_all(frames) if not o.passed}
+    assert list(failed) == ["assignments_schema"]
+    outcome = failed["assignments_schema"]
+    assert outcome.n_failures == 2
+    assert "Pandera" in outcome.description and "unit_id→units" in outcome.description
+    assert "u-missing" in outcome.failures.get_column("value").to_list()
+    assert "boss" in outcome.failures.get_column("failure_case").to_list()

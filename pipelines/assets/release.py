@@ -84,6 +84,21 @@ def great_expectations_suites(context: AssetCheckExecutionContext, paths: Pipeli
         yield gx_check_result(outcome)
 
 
+def schema_checks_passed_in_run(context: AssetExecutionContext) -> bool:
+    """Whether every table's blocking schema check passed in this very run.
+
+    Then the tables ``release`` loads are the ones those checks saw, and it
+    need not check them again. A release run on its own (tables materialised
+    by an earlier run) checks them itself.
+    """
+    keys = [dg.AssetCheckKey(dg.AssetKey(name), f"{name}_schema") for name in TABLES]
+    latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    return all(
+        key in latest and latest[key].run_id == context.run_id and latest[key].status.value == "SUCCEEDED"
+        for key in keys
+    )
+
+
 @dg.asset(
     ins={name: dg.AssetIn(name) for name in TABLES},
     group_name="release",
@@ -91,7 +106,12 @@ def great_expectations_suites(context: AssetCheckExecutionContext, paths: Pipeli
 )
 def release(context: AssetExecutionContext, paths: PipelinePaths, **tables: pl.DataFrame) -> dg.MaterializeResult:
     """Write ``published/<dataset>/<version>/`` atomically; ``latest`` moves only on success."""
-    result = write_release(dict(tables), paths.published, gx_records=gx_records_dir(context.instance))
+    result = write_release(
+        dict(tables),
+        paths.published,
+        gx_records=gx_records_dir(context.instance),
+        tables_checked=schema_checks_passed_in_run(context),
+    )
     context.log.info(
         f"release {'written' if result.new else 'unchanged'}: {result.path}"
         + (f" (GX {result.expectations}; Frictionless {result.frictionless})" if result.new else "")

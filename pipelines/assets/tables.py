@@ -47,15 +47,14 @@ def _check_result(
 
 def _check_specs() -> list[dg.AssetCheckSpec]:
     specs = [
-        dg.AssetCheckSpec(f"{name}_schema", asset=name, blocking=True, description=f"{name} matches its Pandera model")
-        for name in TABLES
-    ]
-    specs += [
         dg.AssetCheckSpec(
-            f"{name}_foreign_keys", asset=name, blocking=True, description=f"every foreign key of {name} resolves"
+            f"{name}_schema",
+            asset=name,
+            blocking=True,
+            description=f"{name} matches its Pandera model"
+            + (" and every foreign key resolves" if spec.foreign_keys else ""),
         )
         for name, spec in TABLES.items()
-        if spec.foreign_keys
     ]
     # A self-check in the data, not a gate: a mismatch is a warning to look at.
     specs.append(
@@ -109,10 +108,5 @@ def notice_tables(context: AssetExecutionContext, paths: PipelinePaths, parsed_n
             meta |= {"notices_read": update.read, "notices_from_store": update.kept, "notices_removed": update.removed}
         yield dg.Output(df, output_name=name, metadata=meta)
     for outcome in check_all(frames):
-        asset = (
-            outcome.name.rsplit("_schema", 1)[0]
-            if outcome.name.endswith("_schema")
-            else outcome.name.rsplit("_foreign_keys", 1)[0]
-        )
-        yield _check_result(outcome, asset)
+        yield _check_result(outcome, outcome.name.rsplit("_schema", 1)[0])
     yield _check_result(check_declared_counts(frames["notices"]), "notices", dg.AssetCheckSeverity.WARN)

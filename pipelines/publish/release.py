@@ -424,6 +424,7 @@ def write_release(
     gx_records: Path | None = None,
     full_validation: bool | None = None,
     repository: str | None = None,
+    tables_checked: bool = False,
 ) -> Release:
     """Check, write, validate and atomically publish a release of all tables.
 
@@ -437,8 +438,11 @@ def write_release(
     content by this very code is reused; otherwise the suites run here.
     ``full_validation``: Frictionless reads every row instead of the rows new
     since ``latest`` (default: ``POLICY_TASKS_FULL_VALIDATION``).
+    ``tables_checked``: the caller ran the Pandera and foreign-key checks on
+    these very frames and they passed (the blocking asset checks of the same
+    Dagster run), so they are not run twice.
     """
-    failures = table_failures(frames)
+    failures = [] if tables_checked else table_failures(frames)
     if failures:
         raise _reject(failures, "release blocked by the table checks")
     content = release_content(frames)
@@ -502,7 +506,7 @@ def _write_and_check(
     if problems:
         raise _reject([BlockingFailure("datapackage", "schema_drift", p) for p in problems], "schema drift")
     (tmp / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    check = check_package(tmp, descriptor, frames, previous, full_validation)
+    check = check_package(tmp, descriptor, frames, previous, full_validation, written=encoded)
     if check.failures:
         raise _reject(check.failures, "release failed Frictionless validation")
     (tmp / "README.md").write_text(release_readme(version, created, frames, n_expectations), encoding="utf-8")

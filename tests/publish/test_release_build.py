@@ -292,5 +292,42 @@ def test_dagster_blocking_check_stops_the_release(published, frames):
     assert _state(published) == before
 
 
+def _stub(name: str, df: pl.DataFrame) -> dg.AssetsDefinition:
+    @dg.asset(name=name)
+    def _table() -> pl.DataFrame:
+        return df
+
+    return _table
+
+
+def test_a_release_run_without_the_table_checks_checks_the_tables_itself(published, frames):
+    from pipelines.assets.release import release
+    from pipelines.resources import PipelinePaths
+
+    before = _state(published)
+    frames["assignments"] = frames["assignments"].with_columns(unit_id=pl.lit("u-missing"))
+    result = dg.materialize(
+        [*(_stub(n, df) for n, df in frames.items()), release],
+        resources={"paths": PipelinePaths(raw_dir=str(RAW), published_dir=str(published))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    errors = [e.step_failure_data.error.to_string() for e in result.all_events if e.is_step_failure]
+    assert any("table checks" in m and "unit_id → units" in m for m in errors), errors
+    assert _state(published) == before
+
+
+def test_the_publish_run_does_not_check_the_tables_twice(tmp_path, monkeypatch):
+    """Its blocking schema checks passed in the same run: release trusts them (and still publishes)."""
+
+    def twice(_frames):
+        raise AssertionError("the release checked the tables again")
+
+    monkeypatch.setattr(release_mod, "table_failures", twice)
+    shutil.copytree(RAW, tmp_path / "raw")
+    path = build(tmp_path / "raw", tmp_path / "published", tmp_path / "state", log=lambda _m: None)
+    assert (path / "datapackage.json").is_file()
+
+
 def test_publish_error_is_the_base_of_blocked_releases():
     assert issubclass(ReleaseBlocked, PublishError)
