@@ -125,9 +125,12 @@ def published_tables(index: pl.DataFrame, rows: dict[str, pl.DataFrame]) -> dict
     """The published tables from the store: deduplicated, ordered, units merged."""
     kept, duplicates = _kept_and_duplicates(index)
     kept_index = index.filter(pl.col("_key").is_in(pl.Series(kept, dtype=pl.String).implode()))
-    order = kept_index.select("_key", pl.col("notice_id").alias("_notice"))
+    # Rows in notice order, then in their order within the notice: one integer sort key
+    # (the notice's rank, then the position) sorts far faster than two strings and a number.
+    order = kept_index.sort(["notice_id", "_key"]).select("_key", pl.int_range(pl.len(), dtype=pl.Int64).alias("_rank"))
     frames = {
-        table: rows[table].join(order, on="_key", how="inner").sort(["_notice", "_key", "_pos"]) for table in ROW_TABLES
+        table: rows[table].join(order, on="_key", how="inner").sort(pl.col("_rank") * (1 << 32) + pl.col("_pos"))
+        for table in ROW_TABLES
     }
     for table in NOTICE_TABLES:
         frames[table] = frames[table].select(list(polars_schema(table)))
