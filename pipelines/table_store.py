@@ -187,13 +187,10 @@ class TableStore:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _meta(self) -> dict[str, Any]:
-        return json.loads((self.folder / "store.json").read_text(encoding="utf-8"))
-
     def _load(self) -> tuple[pl.DataFrame, dict[str, pl.DataFrame], list[dict[str, Any]]] | str:
         """The stored index, the live rows of every segment and the segment list, or why they cannot be used."""
         try:
-            meta = self._meta()
+            meta = json.loads((self.folder / "store.json").read_text(encoding="utf-8"))
             if meta.get("layout") != LAYOUT:
                 return "store layout changed"
             index = pl.read_ipc(self.folder / meta["index"], memory_map=False)
@@ -221,8 +218,8 @@ class TableStore:
                 rows[t].append(df)
         return index, {t: pl.concat(rows[t]) for t in ROW_TABLES}, segments
 
-    def _write_segment(self, index: pl.DataFrame, rows: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, dict[str, Any]]:
-        """Write ``rows`` as a new segment; returns ``index`` pointing its keys there, and the segment entry."""
+    def _write_segment(self, rows: dict[str, pl.DataFrame], keys: int) -> dict[str, Any]:
+        """Write ``rows`` (of ``keys`` partitions) as a new segment; returns its entry for ``store.json``."""
         name = f"seg-{time.time_ns()}-{os.getpid()}"
         tmp = self.folder / f".tmp-{name}"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -230,7 +227,7 @@ class TableStore:
         for table, df in rows.items():
             df.write_ipc(tmp / f"{table}.arrow", compression="uncompressed")
         os.rename(tmp, self.folder / name)
-        return index.with_columns(pl.lit(name, dtype=pl.String).alias("segment")), {"name": name, "keys": index.height}
+        return {"name": name, "keys": keys}
 
     def _commit(self, index: pl.DataFrame, segments: list[dict[str, Any]]) -> None:
         """Write the index and make it current by replacing ``store.json`` (a crash leaves the old store)."""
@@ -248,11 +245,13 @@ class TableStore:
         self,
         index: pl.DataFrame,
         rows: dict[str, pl.DataFrame],
-        new_index: pl.DataFrame,
         new_rows: dict[str, pl.DataFrame],
         segments: list[dict[str, Any]],
     ) -> None:
-        """Append ``new_rows`` as a segment, or compact everything into one segment when it is time."""
+        """Append ``new_rows`` as a segment, or compact everything into one segment when it is time.
+
+        ``index``: every current partition; those read in this update have no segment yet.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
         live = {seg["name"]: 0 for seg in segments}
         for name, n in index.get_column("segment").value_counts().iter_rows():
@@ -261,15 +260,15 @@ class TableStore:
         stored = sum(seg["keys"] for seg in segments)
         stale = stored - sum(live.values())
         if len(segments) >= MAX_SEGMENTS or (stored and stale / stored > MAX_STALE) or not segments:
-            index, seg = self._write_segment(index, rows)  # every live row, one segment
-            self._commit(index, [seg])
+            seg = self._write_segment(rows, index.height)  # every live row, one segment
+            self._commit(index.with_columns(pl.lit(seg["name"], dtype=pl.String).alias("segment")), [seg])
             return
         segments = [seg for seg in segments if live[seg["name"]]]
-        if new_index.height:
-            new_index, seg = self._write_segment(new_index, new_rows)
+        new = index.get_column("segment").null_count()
+        if new:
+            seg = self._write_segment(new_rows, new)
             segments.append(seg)
-            new_keys = pl.Series(new_index.get_column("_key")).implode()
-            index = pl.concat([index.filter(~pl.col("_key").is_in(new_keys)), new_index]).sort("_key")
+            index = index.with_columns(pl.col("segment").fill_null(seg["name"]))
         self._commit(index, segments)
 
     def update(
@@ -301,6 +300,6 @@ class TableStore:
             index = pl.concat([index, new_index]).sort("_key")
             rows = {t: pl.concat([rows[t], new_rows[t]]) for t in ROW_TABLES}
             if stamps is not None and (todo or gone or why):
-                self._save(index, rows, new_index, new_rows, [] if why else segments)
+                self._save(index, rows, new_rows, [] if why else segments)
             summary = StoreUpdate(len(todo), len(gone), len(current) - len(todo), why)
             return published_tables(index, rows), summary

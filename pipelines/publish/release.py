@@ -199,23 +199,6 @@ def _copy_duckdb(delta: ReleaseDelta, dest: Path) -> bool:
     return True
 
 
-def write_tables(
-    tmp: Path,
-    frames: dict[str, pl.DataFrame],
-    encoded: dict[str, bytes],
-    delta: ReleaseDelta | None = None,
-    hashes: dict[str, str] | None = None,
-    digests: dict[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    """CSV, Excel CSV and Parquet per table, plus the DuckDB file; returns the package resources.
-
-    ``digests``: the CSVs' SHA-256, when already taken (:class:`Content`).
-    """
-    resources = write_files(tmp, frames, encoded, hashes, digests)
-    write_database(tmp / DUCKDB_FILE, frames, delta)
-    return resources
-
-
 def write_files(
     tmp: Path,
     frames: dict[str, pl.DataFrame],
@@ -258,7 +241,7 @@ class Content:
     encoded: dict[str, bytes]
     version: str
     created: str
-    sha256: dict[str, str] = field(default_factory=dict)  # of each table's CSV
+    sha256: dict[str, str]  # of each table's CSV
 
     @property
     def run_time(self) -> dt.datetime:

@@ -214,7 +214,7 @@ def test_a_table_whose_schema_changed_is_validated_in_full(published, frames, tm
     (latest / "tasks.csv").write_bytes(b"tampered\n")  # no longer what its release validated
     content = release_content(frames)
     root = tmp_path / "release"
-    resources = release_mod.write_tables(root, content.frames, content.encoded)
+    resources = release_mod.write_files(root, content.frames, content.encoded)
     descriptor = release_mod.package_descriptor(content.version, content.created, resources, [])
     (root / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
     check = check_package(root, descriptor, content.frames, latest)
