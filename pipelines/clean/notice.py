@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pipelines.clean.boilerplate import boilerplate_reason
 from pipelines.clean.duplicates import repeated_line_indexes
 from pipelines.clean.punctuation import normalize_punctuation, split_lines
-from pipelines.clean.script import detect_script, to_simplified
+from pipelines.clean.script import detect_script, simplified_lines
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,6 @@ def clean_notice(text: str) -> CleanedNotice:
     removed["repeated_paragraph"] += len(repeated)
     lines = [line for i, line in enumerate(kept) if i not in repeated]
     # Converting line by line keeps the two versions aligned for the parser.
-    simplified = to_simplified("\n".join(lines)).split("\n") if lines else []
-    if len(simplified) != len(lines):  # never seen; keep alignment whatever OpenCC does
-        simplified = [to_simplified(line) for line in lines]
+    simplified = simplified_lines(lines)
     script = detect_script("\n".join(lines), "\n".join(simplified))
     return CleanedNotice(lines, simplified, script, {k: v for k, v in removed.items() if v})

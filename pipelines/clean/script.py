@@ -17,15 +17,79 @@ SAMPLE_CHARS = 5_000
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff]*")
 _BLOCK = 64
 
+# Where t2s changes a character of the Basic Multilingual Plane on its own:
+# CJK extension A and unified ideographs, and the compatibility ideographs
+# (tests/clean checks that no other BMP character changes).
+_T2S_RANGES = ((0x3400, 0xA000), (0xF900, 0xFB00))
+# Characters that t2s keeps alone but changes inside a TSPhrases entry
+# (深沈 → 深沉, 答覆 → 答复, 毛坏 → 毛坯); tests/clean derives this list again
+# from OpenCC's own phrase dictionary.
+_PHRASE_ONLY = "么俱哩坏彷沈甦瞭藉衹覆"
+
 
 @lru_cache(maxsize=1)
 def _t2s() -> OpenCC:
     return OpenCC("t2s")
 
 
+def _t2s_trigger() -> re.Pattern[str]:
+    """A character class of everything t2s may change (any supplementary-plane character too).
+
+    A line without one of these is its own simplified twin: t2s works by
+    dictionary lookup, and every entry that changes text holds one of them.
+    Built once at import by converting each candidate character alone
+    (~10 ms), so the set follows the installed OpenCC dictionaries.
+    """
+    chars = [chr(c) for lo, hi in _T2S_RANGES for c in range(lo, hi)]
+    converted = _t2s().convert("\n".join(chars)).split("\n")
+    changed = "".join(c for c, s in zip(chars, converted, strict=True) if c != s)
+    return re.compile(f"[{changed}{_PHRASE_ONLY}\U00010000-\U0010ffff]")
+
+
+_T2S_TRIGGER = _t2s_trigger()
+
+
+def needs_t2s(text: str) -> bool:
+    """True when t2s could change ``text``; False means it is already simplified."""
+    return _T2S_TRIGGER.search(text) is not None
+
+
 def to_simplified(text: str) -> str:
     """Simplified twin of ``text`` (line structure preserved)."""
-    return _t2s().convert(text)
+    # The scan is ~3x cheaper than a conversion, and most text needs none.
+    return _t2s().convert(text) if needs_t2s(text) else text
+
+
+def simplified_lines(lines: list[str]) -> list[str]:
+    """The simplified twin of each line, aligned with ``lines``.
+
+    Only lines holding a character t2s may change go through OpenCC, in one
+    call; a simplified notice has a handful of those (覆盖, 什么). t2s never
+    matches across a line break, so converting lines apart or together is
+    the same.
+    """
+    joined = "\n".join(lines)
+    out = list(lines)
+    picked: list[int] = []
+    search, count = _T2S_TRIGGER.search, joined.count
+    # One scan over the whole text, resumed after each line that has a hit:
+    # line numbers come from counting the line breaks skipped (in C).
+    k, pos = 0, 0
+    while (m := search(joined, pos)) is not None:
+        k += count("\n", pos, m.start())
+        picked.append(k)
+        end = joined.find("\n", m.end())
+        if end == -1:
+            break
+        pos, k = end + 1, k + 1
+    if not picked:
+        return out
+    converted = _t2s().convert("\n".join([lines[i] for i in picked])).split("\n")
+    if len(converted) != len(picked):  # never seen; keep alignment whatever OpenCC does
+        converted = [_t2s().convert(lines[i]) for i in picked]
+    for i, s in zip(picked, converted, strict=True):
+        out[i] = s
+    return out
 
 
 def detect_script(text: str, simplified: str | None = None) -> str:
