@@ -94,7 +94,7 @@ def schema_checks_passed_in_run(context: AssetExecutionContext) -> bool:
     keys = [dg.AssetCheckKey(dg.AssetKey(name), f"{name}_schema") for name in TABLES]
     latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
     return all(
-        key in latest and latest[key].run_id == context.run_id and latest[key].status.value == "SUCCEEDED"
+        key in latest and latest[key].run_id == context.run.run_id and latest[key].status.value == "SUCCEEDED"
         for key in keys
     )
 

@@ -46,6 +46,7 @@ import json
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -449,9 +450,31 @@ def check_package(
         failures = frictionless_failures(root / "datapackage.json", limit)
         why = "asked for" if previous is not None else "no previous release"
         return PackageCheck(failures, "full", total, total, dict.fromkeys((r["name"] for r in resources), why))
-    report = frictionless.Package.validate_descriptor(descriptor, basepath=str(root))
-    failures = [_describe("package", e) for e in report.errors[:limit]]
-    failures += key_failures(frames)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The key checks are Polars work on the full tables, which releases the GIL:
+        # they run while Frictionless (which holds it) reads the delta.
+        keys = pool.submit(key_failures, frames)
+        report = frictionless.Package.validate_descriptor(descriptor, basepath=str(root))
+        failures = [_describe("package", e) for e in report.errors[:limit]]
+        delta_failures, validated, full_tables = _delta_failures(root, descriptor, previous, limit, written)
+        failures += keys.result() + delta_failures
+    return PackageCheck(failures[:limit] if failures else [], "delta", validated, total, full_tables)
+
+
+def _delta_failures(
+    root: Path,
+    descriptor: dict[str, Any],
+    previous: Path,
+    limit: int,
+    written: dict[str, bytes] | None,
+) -> tuple[list[BlockingFailure], int, dict[str, str]]:
+    """Frictionless on the rows new since ``previous``, plus the whole-file checks.
+
+    Returns the failures, the number of rows validated and the tables
+    validated in full (with why).
+    """
+    resources = descriptor["resources"]
+    failures: list[BlockingFailure] = []
     old_resources = _previous_resources(previous)
     tables: dict[str, bytes] = {}
     deltas: dict[str, Delta] = {}
@@ -480,9 +503,11 @@ def check_package(
             schema = {k: v for k, v in res["schema"].items() if k != "foreignKeys"}  # checked on the full tables
             strip = ("bytes", "hash", "sha256", "rows", "schema")  # checked on the full files
             delta_resources.append({**{k: v for k, v in res.items() if k not in strip}, "schema": schema})
-        (work / "datapackage.json").write_text(
-            json.dumps({**descriptor, "resources": delta_resources}, ensure_ascii=False), encoding="utf-8"
-        )
+        # The delta package without the list of source notices: the descriptor was
+        # validated whole above, and that list (one entry per notice) would be
+        # schema-checked again by every step of Frictionless' package validation.
+        delta_package = {k: v for k, v in descriptor.items() if k != "sources"} | {"resources": delta_resources}
+        (work / "datapackage.json").write_text(json.dumps(delta_package, ensure_ascii=False), encoding="utf-8")
         report = frictionless.validate(str(work / "datapackage.json"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -494,5 +519,4 @@ def check_package(
         failures += [_describe(task.name, _map_row(e, positions)) for e in task.errors[:limit]]
     failures += [_describe("package", e) for e in report.errors[:limit]]
     validated = sum(len(d.offsets) - 1 for d in deltas.values())
-    full_tables = {name: d.reason for name, d in deltas.items() if d.reason != "delta"}
-    return PackageCheck(failures[:limit] if failures else [], "delta", validated, total, full_tables)
+    return failures, validated, {name: d.reason for name, d in deltas.items() if d.reason != "delta"}

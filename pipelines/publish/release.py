@@ -206,19 +206,31 @@ def write_files(
     hashes: dict[str, str] | None = None,
     digests: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """CSV, Excel CSV and Parquet per table; returns the package resources and fills ``hashes``."""
-    (tmp / "parquet").mkdir(parents=True, exist_ok=True)
-    (tmp / EXCEL_FOLDER).mkdir(exist_ok=True)
+    """The CSV of each table (what the package describes); returns its resources and fills ``hashes``."""
+    tmp.mkdir(parents=True, exist_ok=True)
     resources = []
     hashes = hashes if hashes is not None else {}
     for name, data in encoded.items():
         (tmp / f"{name}.csv").write_bytes(data)
         digest = (digests or {}).get(name) or hashlib.sha256(data).hexdigest()
         hashes[f"{name}.csv"] = digest  # SHA256SUMS reuses what was hashed here
-        hashes[f"{EXCEL_FOLDER}/{name}.csv"] = write_excel_csv(tmp / EXCEL_FOLDER / f"{name}.csv", data)
-        frames[name].write_parquet(tmp / "parquet" / f"{name}.parquet", statistics=False)
         resources.append(resource_descriptor(TABLES[name], f"{name}.csv", len(data), digest, frames[name].height))
     return resources
+
+
+def write_copies(tmp: Path, frames: dict[str, pl.DataFrame], encoded: dict[str, bytes]) -> dict[str, str]:
+    """The Excel CSV and Parquet copy of each table; returns the Excel files' SHA-256 by path.
+
+    Nothing checks these against the package while it is validated, so they
+    are written in a worker thread (file writes, hashing and Parquet release the GIL).
+    """
+    (tmp / "parquet").mkdir(parents=True, exist_ok=True)
+    (tmp / EXCEL_FOLDER).mkdir(exist_ok=True)
+    hashes = {}
+    for name, data in encoded.items():
+        hashes[f"{EXCEL_FOLDER}/{name}.csv"] = write_excel_csv(tmp / EXCEL_FOLDER / f"{name}.csv", data)
+        frames[name].write_parquet(tmp / "parquet" / f"{name}.parquet", statistics=False)
+    return hashes
 
 
 def write_database(db: Path, frames: dict[str, pl.DataFrame], delta: ReleaseDelta | None = None) -> str:
@@ -443,8 +455,8 @@ def write_release(
         delta = delta_for_version(version, frames, previous)
         tmp = dataset_dir / f".tmp-{version}-{os.getpid()}"
         try:
-            # Leaving this block waits for the DuckDB thread, so a failure removes a finished tmp.
-            with ThreadPoolExecutor(max_workers=1) as pool:
+            # Leaving this block waits for the writer threads, so a failure removes a finished tmp.
+            with ThreadPoolExecutor(max_workers=2) as pool:
                 release = _write_and_check(
                     pool, tmp, content, delta, previous, expectations, gx_records, full_validation, repository
                 )
@@ -471,9 +483,10 @@ def _write_and_check(
     """Write the release into ``tmp`` and run its blocking checks (raises on failure)."""
     frames, encoded, version, created = content.frames, content.encoded, content.version, content.created
     tmp.mkdir(parents=True)
-    # The DuckDB file is written in a thread while the files are written and checked:
-    # DuckDB, Parquet and file writes release the GIL, Frictionless and GX hold it.
+    # The DuckDB file and the copies are written in threads while the CSVs are written and
+    # checked: DuckDB, Parquet, hashing and file writes release the GIL, Frictionless and GX hold it.
     database = pool.submit(write_database, tmp / DUCKDB_FILE, frames, delta)
+    copies = pool.submit(write_copies, tmp, frames, encoded)
     hashes: dict[str, str] = {}
     resources = write_files(tmp, frames, encoded, hashes, content.sha256)
     n_expectations, gx_note = 0, "skipped"
@@ -508,6 +521,7 @@ def _write_and_check(
         encoding="utf-8",
     )
     hashes[DUCKDB_FILE] = database.result()  # a failure to write it fails the release
+    hashes |= copies.result()
     (tmp / "SHA256SUMS").write_text(sha256sums(tmp, hashes), encoding="utf-8")
     rows = "every row" if check.mode == "full" else f"{check.rows_validated} of {check.rows_total} rows"
     return Release(
