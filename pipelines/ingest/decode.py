@@ -346,6 +346,10 @@ _NEWLINES_RE = re.compile("\r\n?|[\u2028\u2029\x85]")
 
 
 def _normalise_newlines(text: str) -> str:
+    # Most files break lines with \n alone: four membership tests (C, no
+    # regex scan) leave them as they are.
+    if "\r" not in text and "\u2028" not in text and "\u2029" not in text and "\x85" not in text:
+        return text
     return _NEWLINES_RE.sub("\n", text)
 
 
@@ -364,6 +368,8 @@ _TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]{0,2000})?/?>")
 
 def _looks_like_html(head: str) -> bool:
     """HTML by marker (`<html`, `<!DOCTYPE html`) or by tag density."""
+    if "<" not in head:  # both tests need one; plain notices have none
+        return False
     if _HTML_MARKER_RE.search(head[:4096]):
         return True
     tags = _TAG_RE.findall(head)
@@ -504,7 +510,7 @@ def decode_notice(data: bytes) -> DecodedNotice:
         text = text.lstrip("\ufeff")
     if "\x00" in text:  # only reachable through UTF-16/32 text holding U+0000
         raise _reject(f"binary content (NUL character in {encoding} text at index {text.index(chr(0))})")
-    if not text.strip():
+    if not text or text.isspace():  # not text.strip(), which copies the text
         raise _reject(f"whitespace-only text ({len(data)} bytes, no visible characters)")
 
     is_html = is_html_text(text)

@@ -191,8 +191,17 @@ def _units_of(chunk: str) -> tuple[str, ...]:
     return tuple(items)  # immutable: cached and shared
 
 
+# The last word of every role pattern below. Those patterns end in "$" but open
+# on optional words, so the engine tries them at every position of a segment:
+# a segment ending otherwise (a list waiting for its verb) skips all four.
+_ROLE_ENDINGS = ("牵头", "负责", "抓总", "协助", "配合", "落实", "实施")
+
+
 def _segment_role(segment: str) -> tuple[str | None, str]:
     """(role, units part) of one comma-separated segment of a bracket."""
+    # "$" also matches before a final line break.
+    if not (segment[:-1] if segment.endswith("\n") else segment).endswith(_ROLE_ENDINGS):
+        return None, segment
     for role, pattern in (("lead_each", LEAD_EACH), ("lead", LEAD), ("support", SUPPORT), ("responsible", RESPONSIBLE)):
         m = pattern.search(segment)
         if m:

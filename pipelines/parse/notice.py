@@ -231,14 +231,16 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
         found = extract_clauses(text_s, first_listed_leads=first_listed)
         if _bracket_cut_off(found, text_s):
             flags.append("bracket_cut_off")
-        flags = list(dict.fromkeys(flags))
+        if len(flags) > 1:
+            flags = list(dict.fromkeys(flags))
         for flag in flags:
             warn(flag, f"{tid} (task {node.label}): {FLAG_TEXT[flag]}", tid)
+        section_id = section_ids.get(id(node)) or section_of(node)
         tasks.append(
             {
                 "task_id": tid,
                 "notice_id": nid,
-                "section_id": section_ids.get(id(node)) or section_of(node),
+                "section_id": section_id,
                 "label": node.label,
                 "text": text_o,
                 "text_simplified": text_s,
@@ -271,7 +273,7 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
             for clause in found
             for unit_raw, role in clause.pairs
         ]
-        targets += _target_rows(text_s, tasks[-1]["section_id"], tid)
+        targets += _target_rows(text_s, section_id, tid)
     if outline.stray_lines:
         # Short unpunctuated lines (slogans, captions, adverts) are left out of
         # tasks; say how many, so nothing disappears silently.

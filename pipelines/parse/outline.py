@@ -36,6 +36,8 @@ ATTACHMENT = re.compile(r"^附件\s*(\d{1,2})\s*:?$")
 ATTACHMENT_LIST = re.compile(r"^附件\s*:")
 PAGE_JUMP = re.compile(r"^[(（]?(上接|下转|接上|转下)\s*(第)?\s*[\d一二三四五六七八九十]+\s*版[)）]?$")
 SPEECH_CLOSING = re.compile(r"^各位代表[!,。]")
+# The first characters ATTACHMENT, ATTACHMENT_LIST, PAGE_JUMP and SPEECH_CLOSING can match.
+_SPECIAL_OPENERS = frozenset("附(（上下接转各")
 SENTENCE_PUNCT = re.compile(r"[。,;:!?、“”]")
 SENTENCE_END = re.compile(r"[。!?;”)》]$")
 # Short headings end at the first full stop when the paragraph goes on.
@@ -119,7 +121,8 @@ def body_start(lines: list[str]) -> int:
     alone on a line; its own ``一、二、三`` are not the plan's outline.
     """
     for i, line in enumerate(lines):
-        if SIGNATURE_DATE.match(line) and any(match_marker(x) for x in lines[i + 1 :]):
+        # A signature date opens on its year: the prefix test spares a regex call per line.
+        if line[:2] in ("19", "20") and SIGNATURE_DATE.match(line) and any(match_marker(x) for x in lines[i + 1 :]):
             return i + 1
     return 0
 
@@ -137,7 +140,7 @@ def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None
     body_intro: list[int] = []
     stray = 0
     last_arabic = -1  # last "1." number seen: a dot-less number must follow it
-    paged = any(PAGE_JUMP.match(s) for s in simplified)
+    paged = any("版" in s and PAGE_JUMP.match(s) for s in simplified)  # every page jump names a 版
     in_attachment_list = False
     expect_attachment_title: Node | None = None
     start = body_start(simplified)
@@ -176,7 +179,10 @@ def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None
             expect_attachment_title.lines_simplified.append(simp)
             expect_attachment_title = None
             continue
-        m_att = ATTACHMENT.match(simp)
+        # Attachments, page jumps and speech closings open on a few characters
+        # only: most lines skip their four regex calls.
+        special = simp[:1] in _SPECIAL_OPENERS
+        m_att = ATTACHMENT.match(simp) if special else None
         if m_att:
             in_attachment_list = False
             node = Node("attachment", 0, simp, f"附件{m_att.group(1)}", "", i)
@@ -185,7 +191,7 @@ def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None
             stack.append(node)
             expect_attachment_title = node
             continue
-        if ATTACHMENT_LIST.match(simp):
+        if special and ATTACHMENT_LIST.match(simp):
             # The list of attachment titles repeats them; it is not an outline.
             in_attachment_list = True
             stack.clear()
@@ -194,13 +200,13 @@ def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None
         if in_attachment_list:
             preamble.append(i)
             continue
-        if PAGE_JUMP.match(simp):
+        if special and PAGE_JUMP.match(simp):
             node = Node("page", 0, simp, simp, simp, i, flags=["page_jump"])
             stack.clear()
             roots.append(node)
             stack.append(node)
             continue
-        if SPEECH_CLOSING.match(simp):
+        if special and SPEECH_CLOSING.match(simp):
             stack.clear()
             preamble.append(i)
             continue
