@@ -124,11 +124,18 @@ def release_delta(
 _LAST: dict[tuple[str, str, int], ReleaseDelta | None] = {}
 
 
-def delta_for_version(version: str, frames: dict[str, pl.DataFrame], previous: Path | None) -> ReleaseDelta | None:
+def delta_for_version(
+    version: str,
+    frames: dict[str, pl.DataFrame],
+    previous: Path | None,
+    computed: ReleaseDelta | None = None,
+) -> ReleaseDelta | None:
     """The delta of the release ``version`` (its content: ``frames``) against ``previous``.
 
     Memoised on the version (a hash of the content) and the previous release's
     SHA256SUMS, so a second step publishing the same content does not compare again.
+    ``computed``: :func:`release_delta` of these frames against ``previous``,
+    when the caller compared them before it knew the version.
     """
     if previous is None:
         return None
@@ -139,5 +146,5 @@ def delta_for_version(version: str, frames: dict[str, pl.DataFrame], previous: P
     key = (version, str(previous.resolve()), stamp)
     if key not in _LAST:
         _LAST.clear()
-        _LAST[key] = release_delta(frames, previous)
+        _LAST[key] = computed if computed is not None else release_delta(frames, previous)
     return _LAST[key]

@@ -42,7 +42,7 @@ import polars as pl
 
 from pipelines.publish.changelog import changelog_markdown, read_release_tables
 from pipelines.publish.citation import citation_cff
-from pipelines.publish.delta import ReleaseDelta, delta_for_version, release_sums
+from pipelines.publish.delta import ReleaseDelta, delta_for_version, release_delta, release_sums
 from pipelines.publish.descriptor import DATASET, package_descriptor, resource_descriptor
 from pipelines.publish.drift import drift
 from pipelines.publish.duckdb_export import patch_duckdb, write_duckdb
@@ -306,6 +306,26 @@ def expectations_delta(content: Content, out_dir: Path | None, full: bool | None
     return delta_for_version(content.version, content.frames, base)
 
 
+def content_and_delta(frames: dict[str, pl.DataFrame], out_dir: Path | None) -> tuple[Content, ReleaseDelta | None]:
+    """:func:`release_content` and :func:`expectations_delta`, the comparison with ``latest`` in a thread.
+
+    Both are mostly Polars work, which releases the GIL, so on two cores the
+    comparison costs no wall time beside the encoding; it is redone only when
+    the release of this very content already exists (then that is the base).
+    """
+    latest = None if out_dir is None or full_validation_requested() else previous_release(out_dir / DATASET)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        early = pool.submit(release_delta, frames, latest) if latest is not None else None
+        content = release_content(frames)
+        computed = early.result() if early is not None else None
+    if out_dir is None or full_validation_requested():
+        return content, None
+    same = out_dir / DATASET / content.version
+    if same.is_dir() and same.resolve() != latest:
+        return content, expectations_delta(content, out_dir)
+    return content, delta_for_version(content.version, content.frames, latest, computed)
+
+
 def _validation_note(outcomes: dict[str, GxOutcome], delta: ReleaseDelta | None, docs_dir: Path) -> None:
     """``gx-docs/validation.json``: which rows the suites saw, so a reader knows what the docs cover."""
     note = {
@@ -341,8 +361,7 @@ def record_expectations(
     ``out_dir`` nothing will be written, so no docs are rendered. With a
     previous release in ``out_dir``, only the rows new since it are validated.
     """
-    content = release_content(frames)
-    delta = expectations_delta(content, out_dir)
+    content, delta = content_and_delta(frames, out_dir)
     if out_dir is not None and (out_dir / DATASET / content.version).is_dir():
         return validate_tables(content.frames, delta=delta)
     record = gx_record_path(records, content.version)
