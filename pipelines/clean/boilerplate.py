@@ -27,7 +27,21 @@ _FLOATING = re.compile(
 )
 
 
-def boilerplate_reason(line: str) -> str | None:
-    """The reason a (normalised) line is web boilerplate, or None if it is content."""
-    m = _ANCHORED.match(line) or _FLOATING.search(line)
+# Every floating pattern holds 【 or 字号. A notice with neither (most) is spared
+# the floating search, which scans each of its lines to the end.
+_FLOATING_MARKS = ("【", "字号")
+
+
+def may_float(text: str) -> bool:
+    """False when no line of ``text`` can hold a floating widget (``【字体:``)."""
+    return any(mark in text for mark in _FLOATING_MARKS)
+
+
+def boilerplate_reason(line: str, floating: bool = True) -> str | None:
+    """The reason a (normalised) line is web boilerplate, or None if it is content.
+
+    ``floating=False`` skips the mid-line widgets: for notices where
+    ``may_float`` says none can occur.
+    """
+    m = _ANCHORED.match(line) or (_FLOATING.search(line) if floating else None)
     return m.lastgroup if m else None

@@ -14,6 +14,8 @@ def repeated_line_indexes(lines: list[str]) -> set[int]:
     before, followed by the same long paragraph that is dropped now. Short
     headings that recur legitimately (``一、工作目标`` in every attachment) stay.
     """
+    if len(set(lines)) == len(lines):
+        return set()  # no line occurs twice (most notices): nothing can repeat
     seen: set[str] = set()
     followers: dict[str, set[str]] = {}
     drop: set[int] = set()

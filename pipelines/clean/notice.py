@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pipelines.clean.boilerplate import boilerplate_reason
+from pipelines.clean.boilerplate import boilerplate_reason, may_float
 from pipelines.clean.duplicates import repeated_line_indexes
 from pipelines.clean.punctuation import normalize_punctuation, split_lines
 from pipelines.clean.script import detect_script, simplified_lines
@@ -33,8 +33,10 @@ def clean_notice(text: str) -> CleanedNotice:
     """Normalise, drop boilerplate and repeated paragraphs; count what went."""
     removed: Counter[str] = Counter()
     kept: list[str] = []
-    for line in split_lines(normalize_punctuation(text)):
-        reason = boilerplate_reason(line)
+    text = normalize_punctuation(text)
+    floating = may_float(text)
+    for line in split_lines(text):
+        reason = boilerplate_reason(line, floating)
         if reason:
             removed[reason] += 1
             continue

@@ -17,6 +17,8 @@ def extract_glossary(lines: list[str]) -> tuple[list[tuple[str, str]], set[int]]
     """
     entries: list[tuple[str, str]] = []
     used: set[int] = set()
+    if not any("释" in line for line in lines):
+        return entries, used  # every heading ends in 解释 or 注释: most notices have none
     i = 0
     while i < len(lines):
         if not GLOSSARY_HEAD.match(lines[i]):

@@ -158,8 +158,18 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
     targets: list[Row] = []
     units: dict[str, Row] = {}
     # A notice names the same units over and over: resolve each spelling once.
-    refs: dict[str, UnitRef] = {}
+    unit_ids: dict[str, str] = {}
+    unknown: set[str] = set()  # spellings of no recognised unit form
     section_ids: dict[int, str] = {}
+
+    def register(unit_raw: str) -> str:
+        """Resolve a spelling seen for the first time; its registry id."""
+        ref = resolve(unit_raw, where)
+        _add_alias(units, ref, unit_raw)
+        if ref.kind == "other":
+            unknown.add(unit_raw)
+        unit_ids[unit_raw] = ref.unit_id
+        return ref.unit_id
 
     def section_of(node: Node) -> str | None:
         parent = node.parent
@@ -250,29 +260,26 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
             }
         )
         for clause in found:
-            for unit_raw, role in clause.pairs:
-                if role == "leader":
-                    continue  # a person, not a unit
-                ref = refs.get(unit_raw)
-                if ref is None:  # first time this notice names the unit this way
-                    ref = refs[unit_raw] = resolve(unit_raw, where)
-                    _add_alias(units, ref, unit_raw)
-                if ref.kind == "other":
-                    warn("unknown_unit", f"{tid} (task {node.label}): unit form not recognised: {unit_raw}", tid)
-        # One comprehension, not an append per row: tens of thousands of rows per run.
-        assignments += [
-            {
-                "task_id": tid,
-                "clause_no": clause.clause_no,
-                "unit_raw": unit_raw,
-                "unit_id": refs[unit_raw].unit_id if role != "leader" else None,
-                "role": role,
-                "deadline": clause.deadline,
-                "span": clause.span,
-            }
-            for clause in found
-            for unit_raw, role in clause.pairs
-        ]
+            clause_no, pairs, deadline, span, _start, _cut_off = clause
+            # One comprehension, not an append per row: tens of thousands of rows
+            # per run. A unit seen before costs one dict lookup; ``register``
+            # runs once per spelling per notice, in the order they are written.
+            assignments += [
+                {
+                    "task_id": tid,
+                    "clause_no": clause_no,
+                    "unit_raw": unit_raw,
+                    "unit_id": None if role == "leader" else (unit_ids.get(unit_raw) or register(unit_raw)),
+                    "role": role,
+                    "deadline": deadline,
+                    "span": span,
+                }
+                for unit_raw, role in pairs
+            ]
+            if unknown:  # rare: most notices name every unit in a recognised form
+                for unit_raw, role in pairs:
+                    if role != "leader" and unit_raw in unknown:
+                        warn("unknown_unit", f"{tid} (task {node.label}): unit form not recognised: {unit_raw}", tid)
         targets += _target_rows(text_s, section_id, tid)
     if outline.stray_lines:
         # Short unpunctuated lines (slogans, captions, adverts) are left out of

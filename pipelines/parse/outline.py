@@ -44,7 +44,10 @@ SENTENCE_END = re.compile(r"[。!?;”)》]$")
 HEADING_MAX = 40
 
 
-@dataclass(slots=True)  # slots: thousands are built per notice, and read often
+_ITEM_STYLES = frozenset({"arabic", "paren_arabic", "circled"})
+
+
+@dataclass(slots=True, init=False)  # slots: thousands are built per notice, and read often
 class Node:
     """A heading or numbered item of the outline."""
 
@@ -54,15 +57,43 @@ class Node:
     label: str  # the number alone: "一", "1", "附件1"
     first_line: str  # text after the marker on the heading line
     line_no: int
-    lines: list[str] = field(default_factory=list)  # original-script lines (first included)
-    lines_simplified: list[str] = field(default_factory=list)
-    children: list[Node] = field(default_factory=list)
-    parent: Node | None = None
-    flags: list[str] = field(default_factory=list)
+    lines: list[str]  # original-script lines (first included)
+    lines_simplified: list[str]
+    children: list[Node]
+    parent: Node | None
+    flags: list[str]
+    # A numbered item (1. (1) ①) rather than a heading; read tens of thousands
+    # of times per run, so stored once instead of a property.
+    is_item: bool = field(repr=False, compare=False)
 
-    @property
-    def is_item(self) -> bool:
-        return self.style in ("arabic", "paren_arabic", "circled")
+    def __init__(
+        self,
+        style: str,
+        rank: int,
+        marker: str,
+        label: str,
+        first_line: str,
+        line_no: int,
+        lines: list[str] | None = None,
+        lines_simplified: list[str] | None = None,
+        children: list[Node] | None = None,
+        parent: Node | None = None,
+        flags: list[str] | None = None,
+    ) -> None:
+        # Written out: the generated __init__ tests a sentinel for each list
+        # field, which doubles the cost of building a node.
+        self.style = style
+        self.rank = rank
+        self.marker = marker
+        self.label = label
+        self.first_line = first_line
+        self.line_no = line_no
+        self.lines = [] if lines is None else lines
+        self.lines_simplified = [] if lines_simplified is None else lines_simplified
+        self.children = [] if children is None else children
+        self.parent = parent
+        self.flags = [] if flags is None else flags
+        self.is_item = style in _ITEM_STYLES
 
     @property
     def depth(self) -> int:

@@ -91,11 +91,19 @@ def _aliases() -> dict[tuple[str, str], dict[str, str]]:
     return {(row["alias"], row["scope"]): row for row in load_csv("unit_aliases.csv")}
 
 
+@lru_cache(maxsize=65536)
 def kind_of(name: str) -> str:
+    """The first kind whose pattern the name holds (cached: up to 11 searches, and names recur)."""
     for kind, pattern in KINDS:
         if pattern.search(name):
             return kind
     return "other"
+
+
+@cache
+def _region_prefixes() -> tuple[str, ...]:
+    """Every region's full and short name."""
+    return tuple(name for row in load_csv("regions.csv") for name in (row["name"], row["short"]))
 
 
 def canonical(unit_raw: str, where: Region) -> tuple[str, str | None, str]:
@@ -122,7 +130,8 @@ def canonical(unit_raw: str, where: Region) -> tuple[str, str | None, str]:
         return where.province + simplified[1:], where.province, "province"
     if simplified[:1] in ("市", "州") and where.prefecture:
         return where.prefecture + simplified[1:], where.prefecture, "prefecture"
-    for row in load_csv("regions.csv"):
+    # One startswith over every region name first: most units name none.
+    for row in load_csv("regions.csv") if simplified.startswith(_region_prefixes()) else ():
         if simplified.startswith((row["name"], row["short"])):
             level = "central" if VERTICAL.search(simplified) else row["level"]
             return simplified, row["name"], level
