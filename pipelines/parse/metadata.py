@@ -99,13 +99,25 @@ def _valid(y: int, m: int, d: int) -> dt.date | None:
         return None
 
 
+def _web_date(raw_text: str) -> re.Match[str] | None:
+    """WEB_DATE.search(raw_text), started where the first 时间 or 发布日期 allows.
+
+    The regex would try every 发 and 时 of the page (both common); a match
+    opens on 发布时间, 发布日期 or 时间, so none starts before the first of them.
+    """
+    found = [k for k in (raw_text.find("时间"), raw_text.find("发布日期")) if k != -1]
+    if not found:
+        return None
+    return WEB_DATE.search(raw_text, max(0, min(found) - 2))  # - 2: the 发布 of 发布时间
+
+
 def find_date(simplified: list[str], raw_text: str) -> dt.date | None:
     """Signature date, else the web page's publication date.
 
     A signature scraped as bare digits (``2023117``) is ambiguous (1-17 or
     11-7); the reading on or before the web publication date wins.
     """
-    web = WEB_DATE.search(raw_text)
+    web = _web_date(raw_text)
     web_date = _valid(int(web.group(1)), int(web.group(2)), int(web.group(3))) if web else None
     for line in simplified:
         if len(line) > 16:
