@@ -287,12 +287,12 @@ def extract_clauses(text: str, first_listed_leads: bool = False) -> list[Clause]
     a task is its lead (列第一位的责任单位为牵头单位).
     """
     clauses: list[Clause] = []
-    for bracket in iter_brackets(text):
-        bare_list = first_listed_leads and _is_unit_list(bracket.content)
-        if not (is_assignment(bracket.content) or bare_list):
+    for start, end, content, closed in iter_brackets(text):
+        # A bare unit list counts only where the notice says so; tested second,
+        # as most assignment brackets name a role.
+        if not (is_assignment(content) or (first_listed_leads and _is_unit_list(content))):
             continue
-        content = bracket.content
-        if not bracket.closed:
+        if not closed:
             # Cut off by the scrape: the text after the last separator may be half
             # a name; keep only what came before it.
             cut = max(content.rfind(sep) for sep in ",;、")
@@ -301,8 +301,7 @@ def extract_clauses(text: str, first_listed_leads: bool = False) -> list[Clause]
         if first_listed_leads:
             pairs = _first_listed_lead(pairs)
         if pairs:
-            span = text[bracket.start : bracket.end]
-            clauses.append(Clause(len(clauses) + 1, pairs, deadline, span, bracket.start, not bracket.closed))
+            clauses.append(Clause(len(clauses) + 1, pairs, deadline, text[start:end], start, not closed))
     if ":" not in text:
         return clauses  # every labelled line has a colon: most texts have none
     offset = 0

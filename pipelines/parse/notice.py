@@ -10,7 +10,7 @@ from pipelines.clean.notice import CleanedNotice
 from pipelines.parse.assignments import FIRST_LISTED_LEADS, Clause, extract_clauses, has_cut_bracket
 from pipelines.parse.glossary import extract_glossary
 from pipelines.parse.metadata import extract_metadata
-from pipelines.parse.outline import HEADING_MAX, SENTENCE_END, Node, parse_outline, split_heading
+from pipelines.parse.outline import HEADING_MAX, Node, ends_sentence, parse_outline, split_heading
 from pipelines.parse.targets import extract_targets
 from pipelines.parse.units import UnitRef, notice_region, resolve
 
@@ -68,6 +68,10 @@ def _node_texts(node: Node, whole: bool) -> tuple[str, str]:
     """(original, simplified) text of a node: after the marker, plus continuations."""
     if not node.lines:
         return "", ""
+    if whole and len(node.lines) == 1:
+        # Most tasks: one line, taken whole (a bare heading needs a second line).
+        first_s = node.first_line
+        return (_original_tail(node.lines[0], node.lines_simplified[0], first_s) if first_s else ""), first_s
     _title, rest = split_heading(node.first_line)
     # A bare heading ("一、主要目标") is the section's title, not the task's text.
     bare_heading = not rest and "。" not in node.first_line and len(node.lines) > 1
@@ -238,7 +242,7 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
             if ancestor.flags:  # most nodes carry none
                 flags += [f for f in ancestor.flags if f in INHERITED_FLAGS]
             ancestor = ancestor.parent
-        if paged and not SENTENCE_END.search(text_s):
+        if paged and not ends_sentence(text_s):
             flags.append("cut_off")
         found = extract_clauses(text_s, first_listed_leads=first_listed)
         if _bracket_cut_off(found, text_s):

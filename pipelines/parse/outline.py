@@ -40,6 +40,7 @@ SPEECH_CLOSING = re.compile(r"^各位代表[!,。]")
 _SPECIAL_OPENERS = frozenset("附(（上下接转各")
 SENTENCE_PUNCT = re.compile(r"[。,;:!?、“”]")
 SENTENCE_END = re.compile(r"[。!?;”)》]$")
+_SENTENCE_ENDERS = ("。", "!", "?", ";", "”", ")", "》")
 # Short headings end at the first full stop when the paragraph goes on.
 HEADING_MAX = 40
 
@@ -133,6 +134,16 @@ def match_marker(line: str) -> tuple[str, int, str, str] | None:
         if m:
             return style, rank, m.group(0).strip(), m.group(1)
     return None
+
+
+def ends_sentence(text: str) -> bool:
+    """``SENTENCE_END.search(text)``, decided from the last character.
+
+    The regex opens on a character class, so the engine tries it at every
+    punctuation mark of the text; only the end can match.
+    """
+    # "$" also matches before a final line break.
+    return (text[:-1] if text.endswith("\n") else text).endswith(_SENTENCE_ENDERS)
 
 
 def split_heading(first_line: str) -> tuple[str, str]:
@@ -271,7 +282,7 @@ def parse_outline(lines: list[str], simplified: list[str], skip: set[int] | None
             continue
         current = stack[-1]
         previous = current.lines_simplified[-1] if current.lines_simplified else current.first_line
-        if paged and current.is_item and not SENTENCE_END.search(previous):
+        if paged and current.is_item and not ends_sentence(previous):
             # In a paged (newspaper) notice a cut sentence continues on another
             # page: the next paragraph here belongs elsewhere.
             orphans.append(i)

@@ -9,7 +9,7 @@ both stay flagged.
 
 from __future__ import annotations
 
-from pipelines.parse.outline import SENTENCE_END, Node
+from pipelines.parse.outline import Node, ends_sentence
 
 
 def _cut_tasks(roots: list[Node]) -> list[Node]:
@@ -18,7 +18,7 @@ def _cut_tasks(roots: list[Node]) -> list[Node]:
     def visit(node: Node) -> None:
         if node.is_item and not node.children and node.style != "page":
             last = node.lines_simplified[-1] if node.lines_simplified else node.first_line
-            if not SENTENCE_END.search(last):
+            if not ends_sentence(last):
                 out.append(node)
         for child in node.children:
             visit(child)
