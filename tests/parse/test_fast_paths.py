@@ -151,3 +151,30 @@ def test_unit_lookahead_does_not_change_target_candidates():
     ]
     for text in _texts(tokens, 20_000, 7):
         assert [m.groups() for m in targets._CANDIDATE.finditer(text)] == [m.groups() for m in plain.finditer(text)]
+
+
+def test_candidate_starts_find_every_candidate():
+    unit_words = targets._UNIT_WORDS.replace("|", "")
+    tokens = [
+        "1",
+        "2.5",
+        "十",
+        "三",
+        "一",
+        "百",
+        "百分之",
+        "分之",
+        "万",
+        "亿",
+        "点",
+        "至",
+        "-",
+        " ",
+        "%",
+        "个",
+        "体",
+        *unit_words,
+    ]
+    for text in _texts(tokens, 20_000, 8):
+        expected = [(m.span(), m.groups()) for m in targets._CANDIDATE.finditer(text)]
+        assert [(m.span(), m.groups()) for m in targets._candidates(text)] == expected, repr(text)
