@@ -9,6 +9,7 @@ publish. It prints the release path and exits non-zero on failure.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import warnings
@@ -18,6 +19,7 @@ import dagster as dg
 
 from pipelines.assets.partitions import notice_partitions
 from pipelines.definitions import build_definitions
+from pipelines.event_log import INSTANCE_YAML
 from pipelines.ingest.read import list_notice_files
 from pipelines.publish.package_check import FULL_VALIDATION_ENV
 from pipelines.refresh import (
@@ -34,9 +36,18 @@ STATE_DIR = ".policy_tasks_state"
 
 
 def _instance(state_dir: Path) -> dg.DagsterInstance:
-    """A persistent local Dagster instance, so reruns only redo what changed."""
+    """A persistent local Dagster instance, so reruns only redo what changed.
+
+    Its ``dagster.yaml`` selects the pooled event log (:mod:`pipelines.event_log`);
+    a file someone else wrote there is left as it is.
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
-    (state_dir / "dagster.yaml").touch()
+    config = state_dir / "dagster.yaml"
+    current = config.read_text(encoding="utf-8") if config.is_file() else ""
+    if not current.strip() or current.startswith(INSTANCE_YAML.splitlines()[0]):
+        wanted = INSTANCE_YAML.format(base_dir=json.dumps(str((state_dir / "history" / "runs").resolve())))
+        if current != wanted:
+            config.write_text(wanted, encoding="utf-8")
     return dg.DagsterInstance.from_config(str(state_dir.resolve()))
 
 
