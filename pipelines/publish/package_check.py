@@ -46,7 +46,7 @@ import json
 import os
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -450,13 +450,17 @@ def check_package(
         failures = frictionless_failures(root / "datapackage.json", limit)
         why = "asked for" if previous is not None else "no previous release"
         return PackageCheck(failures, "full", total, total, dict.fromkeys((r["name"] for r in resources), why))
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # The key checks are Polars work on the full tables, which releases the GIL:
-        # they run while Frictionless (which holds it) reads the delta.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # The key checks (Polars on the full tables) and reading and hashing the previous
+        # release's files release the GIL: they run while Frictionless, which holds it, works.
         keys = pool.submit(key_failures, frames)
+        old_resources = _previous_resources(previous)
+        olds = {
+            res["name"]: pool.submit(_old_bytes, previous, res, old_resources.get(res["name"])) for res in resources
+        }
         report = frictionless.Package.validate_descriptor(descriptor, basepath=str(root))
         failures = [_describe("package", e) for e in report.errors[:limit]]
-        delta_failures, validated, full_tables = _delta_failures(root, descriptor, previous, limit, written)
+        delta_failures, validated, full_tables = _delta_failures(root, descriptor, old_resources, olds, limit, written)
         failures += keys.result() + delta_failures
     return PackageCheck(failures[:limit] if failures else [], "delta", validated, total, full_tables)
 
@@ -464,18 +468,18 @@ def check_package(
 def _delta_failures(
     root: Path,
     descriptor: dict[str, Any],
-    previous: Path,
+    old_resources: dict[str, dict[str, Any]],
+    olds: dict[str, Future[tuple[bytes | None, str | None]]],
     limit: int,
     written: dict[str, bytes] | None,
 ) -> tuple[list[BlockingFailure], int, dict[str, str]]:
-    """Frictionless on the rows new since ``previous``, plus the whole-file checks.
+    """Frictionless on the rows new since the previous release, plus the whole-file checks.
 
-    Returns the failures, the number of rows validated and the tables
-    validated in full (with why).
+    ``olds``: each table's :func:`_old_bytes`, being read. Returns the failures,
+    the number of rows validated and the tables validated in full (with why).
     """
     resources = descriptor["resources"]
     failures: list[BlockingFailure] = []
-    old_resources = _previous_resources(previous)
     tables: dict[str, bytes] = {}
     deltas: dict[str, Delta] = {}
     for res in resources:
@@ -488,7 +492,7 @@ def _delta_failures(
         else:
             new = tables[name] = (root / res["path"]).read_bytes()
             failures += file_failures(name, new, res)
-        old, why = _old_bytes(previous, res, old_resources.get(name))
+        old, why = olds[name].result()
         if old is not None and not same_dialect(new, old):
             old, why = None, "CSV dialect sniffed differently"
         old_rows = old_resources[name].get("rows") if old is not None else None
