@@ -271,9 +271,12 @@ UNIT_NAME = re.compile(
 )
 
 
+LIST_SPLIT = re.compile(r"[、,;]")
+
+
 def _is_unit_list(content: str) -> bool:
     """``(市政务服务中心、市大数据局)``: a bare list of units, no verb."""
-    items = [i for i in re.split(r"[、,;]", content) if i]
+    items = [i for i in LIST_SPLIT.split(content) if i]
     return bool(items) and all(UNIT_NAME.match(i.strip()) for i in items)
 
 

@@ -46,6 +46,9 @@ KINDS: list[tuple[str, re.Pattern[str]]] = [
     ("public_institution", re.compile(r"中心$|馆$|院$|台$|研究所|事务中心|保护区管理局")),
     ("department", re.compile(r"(厅|局|委|办|署|室|处|会|社|队|站|所)$")),
 ]
+PARTY_COMMITTEE = re.compile(r"^(省|市|州)委(?!员)")
+COUNTY_PREFIX = re.compile(r"[县区]")
+COUNTY_GOVERNMENT = re.compile(r"(政府|管委会)$")
 NAMEPLATE = re.compile(r"^(?P<main>[^()]+)\((?P<second>[^()]+)\)$")
 
 
@@ -120,7 +123,7 @@ def canonical(unit_raw: str, where: Region) -> tuple[str, str | None, str]:
         # Generic parties stay verbatim, scoped to the notice's region.
         region = where.prefecture or where.province
         return simplified, region, where.level if where.level in ("province", "prefecture", "county") else "unknown"
-    party = re.match(r"^(省|市|州)委(?!员)", simplified)
+    party = PARTY_COMMITTEE.match(simplified)
     if party:  # 省委网信办 → 中共湖南省委网信办: party organs carry 中共 and the region
         region = where.province if party.group(1) == "省" else where.prefecture
         if region:
@@ -135,7 +138,7 @@ def canonical(unit_raw: str, where: Region) -> tuple[str, str | None, str]:
         if simplified.startswith((row["name"], row["short"])):
             level = "central" if VERTICAL.search(simplified) else row["level"]
             return simplified, row["name"], level
-    if re.search(r"[县区]", simplified[:4]) and re.search(r"(政府|管委会)$", simplified):
+    if COUNTY_PREFIX.search(simplified[:4]) and COUNTY_GOVERNMENT.search(simplified):
         return simplified, where.prefecture, "county"
     return simplified, where.prefecture or where.province, "central" if VERTICAL.search(simplified) else where.level
 
