@@ -256,23 +256,15 @@ def validate_tables(
         validation = context.validation_definitions.add(
             gx.ValidationDefinition(name=table, data=batch_def, suite=suite)
         )
-        # No UpdateDataDocsAction: it re-renders the site (and recompiles its
-        # templates) after every table; the docs are built once, below.
-        checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name=table,
-                validation_definitions=[validation],
-                actions=[],
-                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": key_cols},
-            )
-        )
-        result = checkpoint.run(
+        # Run directly, not through a Checkpoint: a checkpoint with no actions
+        # only adds its own freshness checks (~0.3 s a build). The result is
+        # stored all the same, so the data docs, built once below, show it.
+        result = validation.run(
             batch_parameters={"dataframe": view.to_pandas()},
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": key_cols},
             run_id=RunIdentifier(run_name=run_name, run_time=run_time),
         )
-        failures = [
-            _failure(table, r, key_cols) for run in result.run_results.values() for r in run.results if not r.success
-        ]
+        failures = [_failure(table, r, key_cols) for r in result.results if not r.success]
         outcomes[table] = GxOutcome(table, result.success, len(suite.expectations), failures, view.height)
     if docs_dir is not None:
         # One render of every suite and validation result the run stored.
