@@ -221,7 +221,7 @@ def parse_bracket(content: str) -> tuple[tuple[tuple[str, str], ...], str | None
             chunk = content[m.end() : end].strip(" ,;。")
             role = LABELS[m.group(1)]
             for part in SEGMENT_SPLIT.split(chunk):
-                pairs.extend((u, role) for u in _units_of(part))
+                pairs += [(u, role) for u in _units_of(part)]
         return _finalise(pairs), deadline
     pending: list[str] = []
     for raw in SEGMENT_SPLIT.split(content):
@@ -233,16 +233,16 @@ def parse_bracket(content: str) -> tuple[tuple[tuple[str, str], ...], str | None
             continue
         role, units_part = _segment_role(segment)
         if role is not None and LEADER.search(units_part.strip()):
-            pairs.extend((u, "leader") for u in _units_of(units_part))
+            pairs += [(u, "leader") for u in _units_of(units_part)]
             continue
         units = _units_of(units_part)
         if role is None:
             pending.extend(units)  # "省财政厅等相关单位," waits for the verb that follows
             continue
-        pairs.extend((u, role) for u in pending)
-        pairs.extend((u, role) for u in units)
+        pairs += [(u, role) for u in pending]
+        pairs += [(u, role) for u in units]
         pending = []
-    pairs.extend((u, "responsible") for u in pending)
+    pairs += [(u, "responsible") for u in pending]
     return _finalise(pairs), deadline
 
 

@@ -113,15 +113,13 @@ class Outline:
     body_intro: list[int] = field(default_factory=list)  # body paragraphs before the first heading
 
     def walk(self) -> list[Node]:
+        """Every node, depth first, parents before their children (no recursion: no call per node)."""
         out: list[Node] = []
-
-        def visit(node: Node) -> None:
+        stack = self.roots[::-1]
+        while stack:
+            node = stack.pop()
             out.append(node)
-            for child in node.children:
-                visit(child)
-
-        for root in self.roots:
-            visit(root)
+            stack += node.children[::-1]
         return out
 
 
