@@ -321,8 +321,8 @@ def _split_metric(text: str, lo: int, num_start: int) -> tuple[str, str | None, 
 
 def extract_targets(text: str) -> list[Target]:
     """Return the quantitative targets in ``text`` in order of appearance."""
-    if not isinstance(text, str) or not text:
-        return []
+    if not isinstance(text, str) or not text or _CANDIDATE_START.search(text) is None:
+        return []  # most task texts hold no number: nothing else to work out
     scopes: list[tuple[int, int]] = []
     scope_ends: list[int] = []
     if "年" in text:  # most task texts name no year: skip the scan
