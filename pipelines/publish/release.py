@@ -190,13 +190,13 @@ def _reject(failures: list[BlockingFailure], what: str) -> PublishError:
 def _copy_duckdb(delta: ReleaseDelta, dest: Path) -> bool:
     """Copy the previous release's DuckDB file to ``dest`` when it is the file that release recorded."""
     try:
-        data = (delta.base / DUCKDB_FILE).read_bytes()
+        # The copy is made by the kernel and the hash read in chunks: the file is never held in memory.
+        shutil.copyfile(delta.base / DUCKDB_FILE, dest)
+        with open(dest, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError:
         return False
-    if hashlib.sha256(data).hexdigest() != release_sums(delta.base).get(DUCKDB_FILE):
-        return False
-    dest.write_bytes(data)
-    return True
+    return digest == release_sums(delta.base).get(DUCKDB_FILE)
 
 
 def write_files(
@@ -242,7 +242,8 @@ def write_database(db: Path, frames: dict[str, pl.DataFrame], delta: ReleaseDelt
     if not (delta is not None and _copy_duckdb(delta, db) and patch_duckdb(db, delta, frames)):
         db.unlink(missing_ok=True)
         write_duckdb(frames, db)
-    return hashlib.sha256(db.read_bytes()).hexdigest()
+    with open(db, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
