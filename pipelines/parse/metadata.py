@@ -216,7 +216,7 @@ def extract_metadata(simplified: list[str], original: list[str], raw_text: str) 
     head = "\n".join(simplified[:15])
     region, level = find_region(issuer, "\n".join(simplified))
     doc_type = next((t for t in DOC_TYPES if title_simplified.endswith(t)), None)
-    d = DECLARED.search("\n".join(simplified))  # one pass in C, not a regex call per line
+    d = _find_declared("\n".join(simplified))
     declared = _declared_count(d) if d else None
     return NoticeMeta(
         title=title,
@@ -228,6 +228,34 @@ def extract_metadata(simplified: list[str], original: list[str], raw_text: str) 
         published_date=find_date(simplified, raw_text),
         declared_task_count=declared,
     )
+
+
+def _find_declared(text: str) -> re.Match[str] | None:
+    """``DECLARED.search(text)``, tried only where a match can start.
+
+    The regex opens on ``\\d``, a Unicode category test the engine runs on every
+    character: ~0.4 ms per notice. A match is a digit run, blanks, then 个方面
+    or 项; str.find lists those words (C, fast) and a few character tests step
+    back to the digit run before each. Most 项 (项目, 各项) follow no digit.
+    """
+    starts: set[int] = set()
+    for word in ("项", "个方面"):
+        k = text.find(word)
+        while k != -1:
+            start = k
+            while start and text[start - 1].isspace():  # \s*, as the regex reads it
+                start -= 1
+            blanks = start
+            while start and text[start - 1].isdecimal():  # \d+
+                start -= 1
+            if start < blanks:
+                starts.add(start)
+            k = text.find(word, k + 1)
+    for start in sorted(starts):
+        m = DECLARED.match(text, start)
+        if m:
+            return m
+    return None
 
 
 def _declared_count(m: re.Match[str]) -> int:

@@ -178,3 +178,13 @@ def test_candidate_starts_find_every_candidate():
     for text in _texts(tokens, 20_000, 8):
         expected = [(m.span(), m.groups()) for m in targets._CANDIDATE.finditer(text)]
         assert [(m.span(), m.groups()) for m in targets._candidates(text)] == expected, repr(text)
+
+
+def test_declared_count_lookup_is_the_regex_search():
+    tokens = ["1", "23", " ", "\n", "个方面", "项", "重点", "工作", "任务", "各", "项目", "字", "٣"]
+    found = 0
+    for text in _texts(tokens, 20_000, 9):
+        expected = metadata.DECLARED.search(text)
+        found += expected is not None
+        assert _same(metadata._find_declared(text), expected), repr(text)
+    assert found > 100
