@@ -87,50 +87,57 @@ def build(
                 os.environ[FULL_VALIDATION_ENV] = saved
     defs = build_definitions(str(raw_dir), str(out_dir), str(state_dir / "storage"))
     instance = _instance(state_dir)
-    scan = scan_files(list_notice_files(raw_dir), settle_seconds=0)
-    plan = plan_refresh(instance, scan)
-    if plan.delete:
-        for key in plan.delete:
-            instance.delete_dynamic_partition(notice_partitions.name, key)
-        log(f"removed {len(plan.delete)} notice(s) no longer in {raw_dir}")
-    if plan.add:
-        instance.add_dynamic_partitions(notice_partitions.name, plan.add)
-    todo = sorted(scan.digests) if force else plan.run
-    log(f"{len(scan.digests)} notice file(s) in {raw_dir}; {len(todo)} new or changed to parse")
-    if todo:
-        run_notice_partitions(defs, instance, todo, _run_config(verbose))
-    # What was parsed is known from the plan, but for the partitions just run.
-    ran = set(todo)
-    decision = release_decision(instance, out_dir, {k: v for k, v in plan.parsed.items() if k not in ran})
-    latest = latest_release(out_dir)
-    if latest is not None and not decision.publish and not force:
-        log(f"release unchanged: {decision.reason}")
-        update_changelog(out_dir)
-        return latest
-    result = defs.resolve_job_def("publish_job").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=_run_config(verbose), tags={"policy_tasks/reason": "cli"}
-    )
-    if not result.success:
-        raise SystemExit(_failure_summary(result))
-    for check in result.get_asset_check_evaluations():
-        # Only failed ERROR checks stop a build; WARN checks (a declared count
-        # that differs) are reported and published with the data.
-        if not check.passed and check.severity == dg.AssetCheckSeverity.ERROR:
-            raise SystemExit(f"check {check.check_name} failed")
-        if not check.passed:
-            log(f"warning: check {check.check_name} on {check.asset_key.to_user_string()} did not pass")
-    rejects = [
-        m for m in result.asset_materializations_for_node("notice_tables") if m.asset_key.to_user_string() == "rejects"
-    ]
-    n_rejects = int(rejects[0].metadata["dagster/row_count"].value) if rejects else 0
-    mats = result.asset_materializations_for_node("release")
-    path = Path(str(mats[0].metadata["path"].value))
-    changes = update_changelog(out_dir)
-    if changes is not None and changes.removed:
-        log(f"release drops the rows of {len(changes.removed)} removed notice(s); see CHANGELOG.md")
-    if n_rejects:
-        log(f"{n_rejects} file(s) rejected; see rejects.csv in the release")
-    return path
+    # The event log keeps connections open: close them when the build is done.
+    with instance:
+        scan = scan_files(list_notice_files(raw_dir), settle_seconds=0)
+        plan = plan_refresh(instance, scan)
+        if plan.delete:
+            for key in plan.delete:
+                instance.delete_dynamic_partition(notice_partitions.name, key)
+            log(f"removed {len(plan.delete)} notice(s) no longer in {raw_dir}")
+        if plan.add:
+            instance.add_dynamic_partitions(notice_partitions.name, plan.add)
+        todo = sorted(scan.digests) if force else plan.run
+        log(f"{len(scan.digests)} notice file(s) in {raw_dir}; {len(todo)} new or changed to parse")
+        if todo:
+            run_notice_partitions(defs, instance, todo, _run_config(verbose))
+        # What was parsed is known from the plan, but for the partitions just run.
+        ran = set(todo)
+        decision = release_decision(instance, out_dir, {k: v for k, v in plan.parsed.items() if k not in ran})
+        latest = latest_release(out_dir)
+        if latest is not None and not decision.publish and not force:
+            log(f"release unchanged: {decision.reason}")
+            update_changelog(out_dir)
+            return latest
+        result = defs.resolve_job_def("publish_job").execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config=_run_config(verbose),
+            tags={"policy_tasks/reason": "cli"},
+        )
+        if not result.success:
+            raise SystemExit(_failure_summary(result))
+        for check in result.get_asset_check_evaluations():
+            # Only failed ERROR checks stop a build; WARN checks (a declared count
+            # that differs) are reported and published with the data.
+            if not check.passed and check.severity == dg.AssetCheckSeverity.ERROR:
+                raise SystemExit(f"check {check.check_name} failed")
+            if not check.passed:
+                log(f"warning: check {check.check_name} on {check.asset_key.to_user_string()} did not pass")
+        rejects = [
+            m
+            for m in result.asset_materializations_for_node("notice_tables")
+            if m.asset_key.to_user_string() == "rejects"
+        ]
+        n_rejects = int(rejects[0].metadata["dagster/row_count"].value) if rejects else 0
+        mats = result.asset_materializations_for_node("release")
+        path = Path(str(mats[0].metadata["path"].value))
+        changes = update_changelog(out_dir)
+        if changes is not None and changes.removed:
+            log(f"release drops the rows of {len(changes.removed)} removed notice(s); see CHANGELOG.md")
+        if n_rejects:
+            log(f"{n_rejects} file(s) rejected; see rejects.csv in the release")
+        return path
 
 
 def run_notice_partitions(

@@ -214,9 +214,10 @@ def extract_metadata(simplified: list[str], original: list[str], raw_text: str) 
     m = ISSUER_END.match(title_simplified)
     issuer = m.group(1).strip() if m and m.group(1).strip() else None
     head = "\n".join(simplified[:15])
-    region, level = find_region(issuer, "\n".join(simplified))
+    text = "\n".join(simplified)
+    region, level = find_region(issuer, text)
     doc_type = next((t for t in DOC_TYPES if title_simplified.endswith(t)), None)
-    d = _find_declared("\n".join(simplified))
+    d = _find_declared(text)
     declared = _declared_count(d) if d else None
     return NoticeMeta(
         title=title,
