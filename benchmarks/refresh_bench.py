@@ -83,6 +83,10 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = args.n or [100, 1000]
+    if sys.flags.dont_write_bytecode and not args.child:
+        # Without cached bytecode every module the build imports lazily (GX
+        # above all) is compiled again inside the timed full build.
+        print("note: PYTHONDONTWRITEBYTECODE is set; full-build times include recompiling imports", file=sys.stderr)
     if args.child:
         print(json.dumps(one_size(sizes[0], args.parse_only)))
         return
