@@ -14,6 +14,12 @@ the disk, and a crash of the machine can lose the last events but never
 corrupts the database. Everything else is Dagster's own code, so the files
 stay readable by a stock instance (``dagster dev`` without this config).
 
+Commits now land in the run's ``-wal`` file, and the ``.db`` file changes only
+at SQLite's checkpoints, so the live view of a running run (Dagster's
+watcher, which waits for the ``.db`` file to change) also watches the
+``-wal`` file here. A stock instance reading these files sees a running run's
+events when it ends or is refreshed, not as they come.
+
 It is wired in by the ``dagster.yaml`` that ``policy-tasks build`` writes
 into its state folder (:data:`INSTANCE_YAML`).
 """
@@ -27,9 +33,15 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.event_api import EventHandlerFn
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SqliteEventLogStorage,
+    SqliteEventLogStorageWatchdog,
+)
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
+from watchdog.events import FileSystemEvent
+from watchdog.observers import Observer
 
 MAX_ENGINES = 8  # a long-lived process (the UI) reads many runs: keep only the recent files open
 
@@ -49,6 +61,17 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
+class _WalWatchdog(SqliteEventLogStorageWatchdog):
+    """Dagster's watcher of one run's events, woken by its ``-wal`` file as well as its ``.db`` file."""
+
+    @property
+    def patterns(self) -> list[str]:
+        return [self._log_path, self._log_path + "-wal"]
+
+    def on_modified(self, event: FileSystemEvent) -> None:
+        self._process_log()  # the parent's asserts the path is the .db file
+
+
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` with one open, pooled engine per database file."""
 
@@ -63,9 +86,18 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     ) -> PooledSqliteEventLogStorage:
         return cls(inst_data=inst_data, **config_value)
 
+    def _drop_engines(self) -> None:
+        """Close every engine; in a forked child, let go of the parent's without closing them."""
+        # SQLite connections must not be used across fork(), and closing them
+        # in the child would act on the parent's (SQLAlchemy: dispose(close=False)).
+        close = os.getpid() == self._pid
+        while self._engines:
+            self._engines.popitem()[1].dispose(close=close)
+        self._pid = os.getpid()
+
     def _engine(self, shard: str) -> sa.Engine:
-        if os.getpid() != self._pid:  # a forked child must not share its parent's connections
-            self._engines, self._pid = OrderedDict(), os.getpid()
+        if os.getpid() != self._pid:
+            self._drop_engines()
         engine = self._engines.get(shard)
         if engine is None:
             engine = sa.create_engine(
@@ -95,13 +127,20 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def _dispose_engines(self) -> None:
         with self._db_lock:
-            while self._engines:
-                self._engines.popitem()[1].dispose()
+            self._drop_engines()
+
+    def watch(self, run_id: str, cursor: str | None, callback: EventHandlerFn) -> None:
+        # As the parent's, with the watcher that also wakes on the -wal file.
+        if not self._obs:
+            self._obs = Observer()
+            self._obs.start()
+        watchdog = _WalWatchdog(self, run_id, callback, cursor)
+        self._watchers[run_id][callback] = (watchdog, self._obs.schedule(watchdog, self._base_dir, recursive=True))
 
     def wipe(self) -> None:
         self._dispose_engines()  # before the run files are deleted under them
         super().wipe()
 
     def dispose(self) -> None:
+        super().dispose()  # first: it stops the watcher thread, which reads through the engines
         self._dispose_engines()
-        super().dispose()

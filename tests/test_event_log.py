@@ -3,9 +3,11 @@
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.events.log import EventLogEntry
 
 from pipelines.cli import _instance
 from pipelines.event_log import PooledSqliteEventLogStorage
@@ -60,3 +62,30 @@ def test_a_dagster_yaml_of_ones_own_is_left_alone(tmp_path):
     instance = _instance(state)
     assert (state / "dagster.yaml").read_text(encoding="utf-8") == "telemetry:\n  enabled: false\n"
     assert not isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+
+
+def _message(run_id: str, text: str) -> EventLogEntry:
+    return EventLogEntry(error_info=None, level=20, user_message=text, run_id=run_id, timestamp=time.time())
+
+
+def test_a_watcher_sees_a_running_runs_events_as_they_are_written(tmp_path):
+    # The UI streams a running run's log through watch(); with the connections
+    # kept open the events land in the -wal file, not the .db file.
+    writer = PooledSqliteEventLogStorage(str(tmp_path))
+    reader = PooledSqliteEventLogStorage(str(tmp_path))
+    run_id = "r" * 36
+    writer.store_event(_message(run_id, "started"))
+    seen: list[str] = []
+    reader.watch(run_id, None, lambda entry, _cursor: seen.append(entry.user_message))
+    try:
+        time.sleep(0.5)  # the observer thread starts watching
+        for k in range(5):
+            writer.store_event(_message(run_id, f"step {k}"))
+        deadline = time.monotonic() + 10
+        while len(seen) < 6 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # Still running: the writer has not closed its connections.
+        assert seen == ["started"] + [f"step {k}" for k in range(5)]
+    finally:
+        reader.dispose()
+        writer.dispose()
