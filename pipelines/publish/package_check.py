@@ -409,7 +409,10 @@ def _old_bytes(previous: Path, res: dict[str, Any], old: dict[str, Any] | None) 
     path = previous / str(old.get("path", ""))
     if not path.is_file():
         return None, "previous file missing"
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"previous file unreadable ({exc.strerror or exc})"
     if hashlib.sha256(data).hexdigest() != old.get("sha256"):
         return None, "previous file does not match its recorded hash"
     return data, None

@@ -29,6 +29,7 @@ import hashlib
 import importlib.metadata
 import io
 import json
+import logging
 import os
 import shutil
 import time
@@ -38,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from pipelines.publish.changelog import changelog_markdown, read_release_tables
@@ -59,6 +61,7 @@ GX_OUTCOMES = "outcomes.json"
 GX_NOTE = "validation.json"
 GX_RECORD_TTL_SECONDS = 24 * 3600  # a record no release consumed (its build failed later) is dropped
 ROOT = Path(__file__).resolve().parents[2]
+log = logging.getLogger(__name__)
 
 
 class PublishError(RuntimeError):
@@ -239,7 +242,14 @@ def write_database(db: Path, frames: dict[str, pl.DataFrame], delta: ReleaseDelt
     Loading every row with its keys enforced is the slowest write of a release.
     """
     db.parent.mkdir(parents=True, exist_ok=True)
-    if not (delta is not None and _copy_duckdb(delta, db) and patch_duckdb(db, delta, frames)):
+    patched = False
+    if delta is not None and _copy_duckdb(delta, db):
+        try:
+            patched = patch_duckdb(db, delta, frames)
+        except duckdb.Error as exc:
+            # A fresh write enforces the same keys: a real problem with the rows fails it too.
+            log.warning("%s: patching the previous release's file failed (%s); writing it anew", DUCKDB_FILE, exc)
+    if not patched:
         db.unlink(missing_ok=True)
         write_duckdb(frames, db)
     with open(db, "rb") as fh:
@@ -540,8 +550,15 @@ def _write_and_check(
         ),
         encoding="utf-8",
     )
-    hashes[DUCKDB_FILE] = database.result()  # a failure to write it fails the release
-    hashes |= copies.result()
+    # A failure to write them fails the release, named.
+    try:
+        hashes[DUCKDB_FILE] = database.result()
+    except (OSError, duckdb.Error) as exc:
+        raise PublishError(f"{DUCKDB_FILE} could not be written: {exc}") from exc
+    try:
+        hashes |= copies.result()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise PublishError(f"the {EXCEL_FOLDER}/ and parquet/ copies could not be written: {exc}") from exc
     (tmp / "SHA256SUMS").write_text(sha256sums(tmp, hashes), encoding="utf-8")
     rows = "every row" if check.mode == "full" else f"{check.rows_validated} of {check.rows_total} rows"
     return Release(

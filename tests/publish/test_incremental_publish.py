@@ -225,6 +225,27 @@ def test_a_table_whose_schema_changed_is_validated_in_full(published, frames, tm
     }
 
 
+def test_a_previous_file_that_cannot_be_read_is_validated_in_full(published, frames, tmp_path, monkeypatch):
+    latest = (published / DATASET / "latest").resolve()
+    unreadable = latest / "tasks.csv"
+    real = package_check.Path.read_bytes
+
+    def read_bytes(path):
+        if path == unreadable:
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(package_check.Path, "read_bytes", read_bytes)
+    content = release_content(frames)
+    root = tmp_path / "release"
+    resources = release_mod.write_files(root, content.frames, content.encoded)
+    descriptor = release_mod.package_descriptor(content.version, content.created, resources, [])
+    (root / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
+    check = check_package(root, descriptor, content.frames, latest)
+    assert not check.failures and check.mode == "delta"
+    assert check.full_tables == {"tasks": "previous file unreadable (Permission denied)"}
+
+
 def test_keys_are_checked_on_the_full_tables(frames):
     tasks = frames["tasks"]
     frames["tasks"] = pl.concat([tasks, tasks.head(1)])  # an old key again, in a new row
@@ -371,6 +392,28 @@ def test_the_patched_duckdb_file_holds_what_a_fresh_one_holds(frames, tmp_path):
         con.execute("INSERT INTO assignments SELECT * REPLACE ('nope:t001' AS task_id) FROM assignments LIMIT 1")
     con.close()
     assert first.path.is_dir() and (first.path / "policy-tasks.duckdb").stat().st_size > 0
+
+
+def test_a_duckdb_file_that_cannot_be_patched_is_written_anew(frames, tmp_path, monkeypatch):
+    import duckdb
+
+    from pipelines.publish.duckdb_export import write_duckdb
+
+    before, _ = _one_notice_less(frames)
+    out = tmp_path / "published"
+    write_release(before, out, expectations=False)
+    patched: list[bool] = []
+
+    def refuse(*_a, **_k):
+        patched.append(True)
+        raise duckdb.ConstraintException("Constraint Error: violates foreign key constraint")
+
+    monkeypatch.setattr(release_mod, "patch_duckdb", refuse)
+    second = write_release(frames, out, expectations=False)
+    assert patched  # it was tried, and failed
+    fresh = tmp_path / "fresh.duckdb"
+    write_duckdb(frames, fresh)
+    assert _duckdb_rows(second.path / "policy-tasks.duckdb") == _duckdb_rows(fresh)
 
 
 def test_gx_validates_the_new_rows_and_says_so(published, frames, tmp_path):

@@ -243,7 +243,20 @@ def test_a_crash_midway_leaves_no_half_written_release(published, frames, monkey
 
     monkeypatch.setattr(release_mod, "write_duckdb", crash)  # written anew…
     monkeypatch.setattr(release_mod, "patch_duckdb", crash)  # …or patched from the previous release
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(PublishError, match=r"policy-tasks\.duckdb could not be written: disk full"):
+        write_release(frames, published, expectations=False)
+    assert _state(published) == before
+
+
+def test_copies_that_cannot_be_written_fail_the_release_by_name(published, frames, monkeypatch):
+    before = _state(published)
+    frames["glossary"] = frames["glossary"].head(3)
+
+    def crash(*_a, **_k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(release_mod, "write_excel_csv", crash)  # in the worker thread
+    with pytest.raises(PublishError, match="csv-excel/ and parquet/ copies could not be written: disk full"):
         write_release(frames, published, expectations=False)
     assert _state(published) == before
 
