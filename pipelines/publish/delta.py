@@ -122,6 +122,7 @@ def release_delta(
 # The GX check and the release (two steps, often one process) need the same
 # delta of the same content: the last one computed is kept.
 _LAST: dict[tuple[str, str, int], ReleaseDelta | None] = {}
+_MISSING = object()
 
 
 def delta_for_version(
@@ -144,7 +145,10 @@ def delta_for_version(
     except OSError:
         return None
     key = (version, str(previous.resolve()), stamp)
-    if key not in _LAST:
+    # One read: another build's clear() between a test and a lookup could not raise KeyError.
+    memo = _LAST.get(key, _MISSING)  # None is a result (no usable base)
+    if memo is _MISSING:
+        memo = computed if computed is not None else release_delta(frames, previous)
         _LAST.clear()
-        _LAST[key] = computed if computed is not None else release_delta(frames, previous)
-    return _LAST[key]
+        _LAST[key] = memo
+    return memo
