@@ -1,9 +1,11 @@
 """What changed, and what a refresh must redo: shared by the sensor, the schedule and the CLI.
 
 The Dagster instance is the record of what was parsed: each ``raw_notice``
-materialisation carries the ``raw_sha256`` of the bytes it read. A notice is
-(re)parsed when its file's hash differs from that record, so per-notice work
-happens once per content, whoever asks for it (sensor, schedule, CLI, UI).
+materialisation carries the ``raw_sha256`` of the bytes it read, and it counts
+once ``parsed_notice`` was materialised after it (a run that failed midway read
+the file but parsed nothing). A notice is (re)parsed when its file's hash
+differs from that record, so per-notice work happens once per content,
+whoever asks for it (sensor, schedule, CLI, UI).
 
 The published release is the record of what was released: ``notices.csv`` and
 ``rejects.csv`` name every input with its hash, so "anything changed since the
@@ -30,6 +32,7 @@ from pipelines.publish.descriptor import DATASET
 from pipelines.publish.release import publish_lock
 
 RAW_ASSET = dg.AssetKey("raw_notice")
+PARSED_ASSET = dg.AssetKey("parsed_notice")
 NOTICE_ASSETS = ("raw_notice", "cleaned_notice", "parsed_notice")
 
 # A file modified more recently than this may still be being written.
@@ -100,9 +103,11 @@ def scan_files(
 
 
 def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None = None) -> dict[str, str]:
-    """``raw_sha256`` of the latest ``raw_notice`` materialisation of each partition (batched queries).
+    """``raw_sha256`` of each partition's last complete parse (batched queries).
 
-    Partitions never materialised are absent from the result.
+    That is the latest ``raw_notice`` materialisation, when a ``parsed_notice``
+    materialisation came after it. Partitions never parsed to the end are
+    absent from the result, so they are run again.
     """
     wanted = set(keys) if keys is not None else None
     if wanted is not None and not wanted:
@@ -110,6 +115,11 @@ def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None
     latest = instance.get_latest_storage_id_by_partition(
         RAW_ASSET, DagsterEventType.ASSET_MATERIALIZATION, partitions=wanted
     )
+    parsed = instance.get_latest_storage_id_by_partition(
+        PARSED_ASSET, DagsterEventType.ASSET_MATERIALIZATION, partitions=wanted
+    )
+    # Storage ids grow with time: a parse older than the last read is not the parse of that read.
+    latest = {key: storage_id for key, storage_id in latest.items() if parsed.get(key, -1) > storage_id}
     by_id = {storage_id: key for key, storage_id in latest.items()}
     ids = sorted(by_id)
     out: dict[str, str] = {}
@@ -128,7 +138,7 @@ def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None
 
 
 def last_sha256(instance: dg.DagsterInstance, key: str) -> str | None:
-    """The raw SHA-256 recorded by the last ``raw_notice`` materialisation of a partition."""
+    """The raw SHA-256 of a partition's last complete parse."""
     return materialised_sha256(instance, [key]).get(key)
 
 

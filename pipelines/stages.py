@@ -32,7 +32,10 @@ def clean_stage(raw: RawNotice) -> CleanedOutcome:
     """Clean a decoded notice; pass a rejection through untouched."""
     if raw.rejection or raw.text is None:
         return CleanedOutcome(raw, None, raw.rejection)
-    cleaned = clean_notice(raw.text)
+    try:
+        cleaned = clean_notice(raw.text)
+    except Exception as exc:  # a cleaner bug must not lose the notice (nor fail a run of many): record it
+        return CleanedOutcome(raw, None, Rejection("clean", f"cleaner error: {type(exc).__name__}: {exc}"))
     if not cleaned.lines:
         return CleanedOutcome(raw, None, Rejection("clean", "nothing left after removing web boilerplate"))
     return CleanedOutcome(raw, cleaned, None)

@@ -753,3 +753,19 @@ def test_odd_names_get_safe_unique_keys(tmp_path):
         assert ID_PATTERN.match(key), key
         assert "/" not in key and ".." not in key and not key.startswith("-")
         assert path.parent == tmp_path
+
+
+def test_a_cleaner_error_becomes_a_rejection_with_its_reason(tmp_path, monkeypatch):
+    import pipelines.stages as stages
+
+    path = tmp_path / "notice.txt"
+    path.write_text("关于印发某方案的通知\n一、总体要求\n(一)做好工作。(省发展改革委牵头)\n", encoding="utf-8")
+
+    def broken(_text):
+        raise ValueError("unexpected line")
+
+    monkeypatch.setattr(stages, "clean_notice", broken)
+    outcome = parse_stage(clean_stage(read_notice(path)))
+    assert outcome.parsed is None
+    assert outcome.rejection.stage == "clean"
+    assert outcome.rejection.reason == "cleaner error: ValueError: unexpected line"

@@ -129,3 +129,29 @@ def test_contiguous_ranges_and_input_changes():
     assert contiguous_ranges(list("abc"), []) == []
     changes = input_changes({"a": "1", "b": "2"}, {"b": "3", "c": "4"})
     assert (changes.added, changes.removed, changes.changed) == (["c"], ["a"], ["b"])
+
+
+def test_a_run_that_fails_after_reading_a_notice_leaves_it_to_parse(tmp_path, monkeypatch):
+    """raw_notice was materialised, parsed_notice never was: the notice is not counted as parsed."""
+    import pipelines.assets.notices as notice_assets
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(SAMPLES["001"], raw / SAMPLES["001"].name)
+
+    def killed(_outcome):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(notice_assets, "parse_stage", killed)
+    with pytest.raises(SystemExit, match="parsed_notice"):
+        build(raw, tmp_path / "published", tmp_path / "state", log=lambda _m: None)
+    instance = _instance(tmp_path / "state")
+    assert instance.get_latest_materialization_event(dg.AssetKey("raw_notice")) is not None  # the file was read…
+    assert materialised_sha256(instance) == {}  # …but it was never parsed
+
+    monkeypatch.undo()
+    logs: list[str] = []
+    release = build(raw, tmp_path / "published", tmp_path / "state", log=logs.append)
+    assert any("1 new or changed to parse" in m for m in logs)
+    assert [row["notice_id"] for row in _rows(release, "notices")] == [KEYS["001"]]
+    assert set(materialised_sha256(instance)) == {KEYS["001"]}
