@@ -65,6 +65,12 @@ class PartitionedPickleIOManager(dg.UPathIOManager):
         keys = context.asset_partition_keys if context.has_asset_partitions else []
         if len(keys) > 1 and self._base_path.protocol in ("", "file", "local"):
             folder = Path(str(self._base_path)).joinpath(*context.asset_key.path)
+            if (context.definition_metadata or {}).get("allow_missing_partitions"):
+                # As the base class does with this input metadata: skip, and say so.
+                missing = {k for k in keys if not (folder / f"{k}{self.extension}").is_file()}
+                for key in sorted(missing):
+                    context.log.warning(self.get_missing_partition_log_message(key))
+                keys = [k for k in keys if k not in missing]
             return PartitionFiles(folder, keys, self.extension)
         return super().load_input(context)
 

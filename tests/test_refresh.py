@@ -155,3 +155,24 @@ def test_a_run_that_fails_after_reading_a_notice_leaves_it_to_parse(tmp_path, mo
     assert any("1 new or changed to parse" in m for m in logs)
     assert [row["notice_id"] for row in _rows(release, "notices")] == [KEYS["001"]]
     assert set(materialised_sha256(instance)) == {KEYS["001"]}
+
+
+def test_a_partition_not_parsed_yet_is_left_out_of_a_publish(tmp_path):
+    from pipelines.assets.partitions import notice_partitions
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(SAMPLES["001"], raw / SAMPLES["001"].name)
+    build(raw, tmp_path / "published", tmp_path / "state", log=lambda _m: None)
+    # A second file lands: the sensor adds its partition, and its run is still queued
+    # when the daily publish starts.
+    shutil.copy(SAMPLES["003"], raw / SAMPLES["003"].name)
+    instance = _instance(tmp_path / "state")
+    instance.add_dynamic_partitions(notice_partitions.name, [KEYS["003"]])
+    defs = build_definitions(str(raw), str(tmp_path / "published"), str(tmp_path / "state" / "storage"))
+    result = defs.resolve_job_def("publish_job").execute_in_process(instance=instance, raise_on_error=False)
+    assert result.success
+    notices = instance.get_latest_materialization_event(dg.AssetKey("notices")).asset_materialization
+    assert notices.metadata["notices_not_parsed_yet"].value == 1
+    latest = (tmp_path / "published" / "policy-tasks" / "latest").resolve()
+    assert [row["notice_id"] for row in _rows(latest, "notices")] == [KEYS["001"]]

@@ -20,7 +20,7 @@ def instance(tmp_path_factory):
 def published(tmp_path, instance):
     for key in instance.get_dynamic_partitions("notices"):
         instance.delete_dynamic_partition("notices", key)
-    instance.wipe_assets([dg.AssetKey("raw_notice")])
+    instance.wipe_assets([dg.AssetKey("raw_notice"), dg.AssetKey("parsed_notice")])
     return tmp_path / "published"
 
 
@@ -30,6 +30,7 @@ def _parsed(instance, inputs: dict[str, str]) -> None:
         instance.report_runless_asset_event(
             dg.AssetMaterialization("raw_notice", partition=key, metadata={"raw_sha256": sha})
         )
+        instance.report_runless_asset_event(dg.AssetMaterialization("parsed_notice", partition=key))
 
 
 def _release(published, version: str, notices: dict[str, str], rejects: dict[str, str] | None = None) -> None:

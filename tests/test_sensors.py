@@ -64,10 +64,11 @@ def _tick(instance, raw, cursor=None):
 
 
 def _parsed(instance, key: str, text: str) -> None:
-    """Record that a partition was parsed from ``text`` (what a raw_notice run records)."""
+    """Record that a partition was parsed from ``text`` (what a complete notice run records)."""
     instance.report_runless_asset_event(
         dg.AssetMaterialization("raw_notice", partition=key, metadata={"raw_sha256": _sha(text)})
     )
+    instance.report_runless_asset_event(dg.AssetMaterialization("parsed_notice", partition=key))
 
 
 def _covered(request: dg.RunRequest, order: list[str]) -> list[str]:

@@ -77,7 +77,13 @@ def _check_specs() -> list[dg.AssetCheckSpec]:
         )
         for name, spec in TABLES.items()
     },
-    ins={"parsed_notice": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
+    # A partition added but not parsed yet (its run is queued) is left out with
+    # a warning, so a publish meanwhile is not blocked by it.
+    ins={
+        "parsed_notice": dg.AssetIn(
+            partition_mapping=dg.AllPartitionMapping(), metadata={"allow_missing_partitions": True}
+        )
+    },
     check_specs=_check_specs(),
     group_name="tables",
     can_subset=False,
@@ -94,10 +100,13 @@ def notice_tables(context: AssetExecutionContext, paths: PipelinePaths, parsed_n
         keys = context.asset_partition_keys_for_input("parsed_notice")
         outcomes = {keys[0]: parsed_notice} if keys and parsed_notice is not None else {}
     stamps = parsed_notice.stamps() if isinstance(parsed_notice, PartitionFiles) else None
+    unparsed = len(context.asset_partition_keys_for_input("parsed_notice")) - len(outcomes)
     frames, update = TableStore(paths.table_store).update(outcomes, stamps)
     context.log.info(
         f"combined {len(outcomes)} notice(s): {update.read} read, {update.kept} kept from the store, "
-        f"{update.removed} removed" + (f" (store rebuilt: {update.rebuilt})" if update.rebuilt else "")
+        f"{update.removed} removed"
+        + (f" (store rebuilt: {update.rebuilt})" if update.rebuilt else "")
+        + (f"; {unparsed} not parsed yet, left out" if unparsed else "")
     )
     for row in frames["rejects"].filter(pl.col("stage") == "combine").iter_rows(named=True):
         context.log.warning(f"REJECTED {row['file_name']}: [combine] {row['reason']}")
@@ -105,7 +114,12 @@ def notice_tables(context: AssetExecutionContext, paths: PipelinePaths, parsed_n
         df = frames[name]
         meta: dict[str, object] = {"dagster/row_count": df.height, "preview": _preview(df)}
         if name == "notices":
-            meta |= {"notices_read": update.read, "notices_from_store": update.kept, "notices_removed": update.removed}
+            meta |= {
+                "notices_read": update.read,
+                "notices_from_store": update.kept,
+                "notices_removed": update.removed,
+                "notices_not_parsed_yet": unparsed,
+            }
         yield dg.Output(df, output_name=name, metadata=meta)
     for outcome in check_all(frames):
         yield _check_result(outcome, outcome.name.rsplit("_schema", 1)[0])
