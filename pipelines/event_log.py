@@ -54,6 +54,10 @@ event_log_storage:
   class: PooledSqliteEventLogStorage
   config:
     base_dir: {base_dir}
+# The daemon retries a failed run tagged dagster/max_retries (the sensor's notice
+# runs): the sensor asks for a run once per content, so it would not ask again.
+run_retries:
+  enabled: true
 """
 
 

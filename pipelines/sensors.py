@@ -45,6 +45,8 @@ from pipelines.resources import PipelinePaths
 __all__ = ["SETTLE_SECONDS", "notice_run_requests", "raw_notices_sensor", "release_changelog_sensor", "scan_raw"]
 
 REASON_TAG = "policy_tasks/reason"
+# A failed notice run (a file briefly gone while saved, a killed worker) is run again this often.
+NOTICE_RUN_RETRIES = 2
 _IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -89,6 +91,9 @@ def notice_run_requests(
     The run key names each partition with the hash it will read and the hash
     last parsed, so a tick that sees the same state requests nothing new,
     while a file that changes back to an earlier content is still rerun.
+    Dagster launches a run key once, whatever became of the run, so a failed
+    run is retried by the daemon (``dagster/max_retries``, with run retries
+    enabled in the build's ``dagster.yaml``), not by the sensor.
     """
     requests = []
     for start, end in contiguous_ranges(order, [k for k in plan.run if k not in skip]):
@@ -96,7 +101,12 @@ def notice_run_requests(
         token = "|".join(f"{k}:{digests[k]}:{previous.get(k, '')}" for k in keys)
         run_key = f"{start}..{end}@{hashlib.sha256(token.encode()).hexdigest()[:16]}"
         new = sum(1 for k in keys if k not in previous)
-        tags = {REASON_TAG: "raw/ changed", "policy_tasks/new": str(new), "policy_tasks/changed": str(len(keys) - new)}
+        tags = {
+            REASON_TAG: "raw/ changed",
+            "policy_tasks/new": str(new),
+            "policy_tasks/changed": str(len(keys) - new),
+            "dagster/max_retries": str(NOTICE_RUN_RETRIES),
+        }
         if start == end:
             requests.append(dg.RunRequest(run_key=run_key, partition_key=start, tags=tags))
         else:

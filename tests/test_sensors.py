@@ -39,7 +39,7 @@ def setup(tmp_path, shared_instance):
     instance = shared_instance
     for key in instance.get_dynamic_partitions("notices"):
         instance.delete_dynamic_partition("notices", key)
-    instance.wipe_assets([dg.AssetKey("raw_notice")])
+    instance.wipe_assets([dg.AssetKey("raw_notice"), dg.AssetKey("parsed_notice")])
     raw = tmp_path / "raw"
     raw.mkdir()
     return raw, instance
@@ -168,3 +168,30 @@ def test_scan_reuses_hashes_of_files_whose_size_and_mtime_did_not_change(tmp_pat
     assert first.digests == {"a": _sha("alpha")}
     cache = {"a": [*first.cache["a"][:2], "cached"]}
     assert scan_raw(tmp_path, cache).digests == {"a": "cached"}
+
+
+def test_a_failed_notice_run_is_one_the_daemon_retries(tmp_path, monkeypatch):
+    """The sensor asks once per content (its run key); a run that fails is retried by Dagster."""
+    from dagster._daemon.auto_run_reexecution.auto_run_reexecution import should_retry
+
+    import pipelines.assets.notices as notice_assets
+    from pipelines.cli import _instance
+    from pipelines.definitions import build_definitions
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _write(raw, "a.txt", "一、总体要求\n(一)做好工作。(省发展改革委牵头)\n")
+    instance = _instance(tmp_path / "state")  # the instance `build` and `dagster dev` use
+    result, _, _ = _tick(instance, raw)
+    (request,) = result.run_requests
+
+    def killed(_outcome):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(notice_assets, "parse_stage", killed)
+    defs = build_definitions(str(raw), str(tmp_path / "published"), str(tmp_path / "state" / "storage"))
+    run = defs.resolve_job_def("notice_job").execute_in_process(
+        instance=instance, partition_key=request.partition_key, tags=request.tags, raise_on_error=False
+    )
+    assert not run.success
+    assert should_retry(instance.get_run_by_id(run.run_id), instance)
