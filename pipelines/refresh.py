@@ -55,8 +55,8 @@ class RawScan:
     """raw/ as seen now: settled files with their hash, and files still being written."""
 
     digests: dict[str, str]  # key → sha256, settled files only
-    unsettled: list[str]  # keys of files modified within SETTLE_SECONDS (left for a later look)
-    cache: dict[str, list] = field(default_factory=dict)  # key → [size, mtime_ns, sha256]
+    unsettled: list[str]  # keys of files still being written (left for a later look)
+    cache: dict[str, list] = field(default_factory=dict)  # key → [size, mtime_ns, sha256 or None if unsettled]
 
     @property
     def present(self) -> set[str]:
@@ -72,7 +72,9 @@ def scan_files(
     """Hash the settled files; a file whose size and mtime match ``cache`` is not read again.
 
     A file modified within ``settle_seconds`` is reported as unsettled and not
-    hashed: a notice is never built from half a file.
+    hashed: a notice is never built from half a file. So is one stamped in the
+    future (clock skew, files unpacked from an archive) until a later look,
+    with ``cache`` from this one, finds it unchanged.
     """
     now = time.time() if now is None else now
     cache = cache or {}
@@ -84,14 +86,13 @@ def scan_files(
             st = path.stat()
         except FileNotFoundError:  # removed between listing and stat
             continue
-        if now - st.st_mtime < settle_seconds:
-            unsettled.append(key)
-            continue
         seen = cache.get(key)
-        if seen and seen[0] == st.st_size and seen[1] == st.st_mtime_ns:
-            digest = seen[2]
-        else:
-            digest = sha256_bytes(path.read_bytes())
+        unchanged = bool(seen) and seen[0] == st.st_size and seen[1] == st.st_mtime_ns
+        if settle_seconds > 0 and now - st.st_mtime < settle_seconds and not unchanged:
+            unsettled.append(key)
+            new_cache[key] = [st.st_size, st.st_mtime_ns, None]  # compared at the next look
+            continue
+        digest = seen[2] if unchanged and seen[2] else sha256_bytes(path.read_bytes())
         digests[key] = digest
         new_cache[key] = [st.st_size, st.st_mtime_ns, digest]
     return RawScan(digests, unsettled, new_cache)

@@ -140,11 +140,14 @@ def raw_notices_sensor(context: SensorEvaluationContext, paths: PipelinePaths) -
             f"{len(scan.unsettled)} still being written, {len(busy & set(plan.run))} already running; "
             f"{len(requests)} run(s) requested"
         )
+    skip = None
+    if not (requests or dynamic):
+        skip = f"{len(scan.unsettled)} file(s) in raw/ still being written" if scan.unsettled else "raw/ unchanged"
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=dynamic,
         cursor=json.dumps({"files": scan.cache}, sort_keys=True, ensure_ascii=False),
-        skip_reason=None if (requests or dynamic) else "raw/ unchanged",
+        skip_reason=skip,
     )
 
 

@@ -152,6 +152,16 @@ def test_file_still_being_written_waits_for_a_later_tick(setup):
     assert adds == ["a"] and [r.partition_key for r in result.run_requests] == ["a"]
 
 
+def test_file_stamped_in_the_future_is_taken_once_it_stays_unchanged(setup):
+    raw, instance = setup
+    _write(raw, "a.txt", "alpha", age=-3600)  # clock skew, or unpacked from an archive
+    first, adds, _ = _tick(instance, raw)
+    assert adds == [] and first.run_requests == []
+    assert "1 file(s) in raw/ still being written" in first.skip_reason.skip_message
+    second, adds, _ = _tick(instance, raw, first.cursor)  # the next tick: same size, same mtime
+    assert adds == ["a"] and [r.partition_key for r in second.run_requests] == ["a"]
+
+
 def test_known_file_being_rewritten_keeps_its_partition(setup):
     raw, instance = setup
     _write(raw, "a.txt", "alpha")
