@@ -36,6 +36,11 @@ class PipelinePaths(dg.ConfigurableResource):
         """The combined rows of every parsed notice (:class:`pipelines.table_store.TableStore`)."""
         return Path(self.state_dir) / "table_store"
 
+    @property
+    def raw_scan_cache(self) -> Path:
+        """The sensor's hashes of the files in raw/ by (size, mtime) (:func:`pipelines.sensors.load_scan_cache`)."""
+        return Path(self.state_dir) / "raw_scan.json"
+
     def notice_files(self, refresh: bool = False) -> dict[str, Path]:
         """Notice files of ``raw_dir`` by partition key, listed once and reused."""
         if refresh or self._files is None:

@@ -12,14 +12,19 @@ reruns from the UI:
 - a file modified within ``SETTLE_SECONDS`` is left for a later tick.
 
 Partitions to parse are grouped into contiguous ranges, one run per range
-(single-run backfill), not one process per notice. The cursor only caches
-file hashes by (size, mtime) so unchanged files are not re-read every tick.
+(single-run backfill), not one process per notice. File hashes are cached
+by (size, mtime) so unchanged files are not re-read every tick; the cache is
+a file in the state folder and the cursor only its digest, because Dagster
+stores the cursor with every tick (a cache of a thousand files in each of
+the ~20 000 ticks a week would be gigabytes). Resetting the cursor drops the
+cache.
 
 ``release_changelog_sensor`` logs each new release in CHANGELOG.md.
 """
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -60,13 +65,31 @@ def scan_raw(raw_dir: Path, cache: dict | None = None, now: float | None = None)
     return scan_files(list_notice_files(raw_dir), cache, now)
 
 
-def _cursor_cache(cursor: str | None) -> dict[str, list]:
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def load_scan_cache(path: Path, cursor: str | None) -> dict[str, list]:
+    """The previous tick's file cache: the file at ``path``, when the cursor holds its digest."""
     try:
         data = json.loads(cursor) if cursor else {}
-    except ValueError:
+        text = path.read_text(encoding="utf-8") if isinstance(data, dict) and data.get("scan") else ""
+    except (ValueError, OSError):
         return {}
-    cache = data.get("files", {}) if isinstance(data, dict) else {}
+    if not text or _digest(text) != data["scan"]:  # a reset or older cursor: hash afresh
+        return {}
+    cache = json.loads(text)
     return {k: v for k, v in cache.items() if isinstance(v, list) and len(v) == 3}
+
+
+def save_scan_cache(path: Path, cache: dict[str, list]) -> str:
+    """Write the file cache (atomically) and return the cursor that names it."""
+    text = json.dumps(cache, sort_keys=True, ensure_ascii=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return json.dumps({"scan": _digest(text)})
 
 
 def keys_in_flight(instance: dg.DagsterInstance, order: list[str]) -> set[str]:
@@ -122,7 +145,7 @@ def notice_run_requests(
 )
 def raw_notices_sensor(context: SensorEvaluationContext, paths: PipelinePaths) -> dg.SensorResult:
     """Add partitions for new files, parse new and changed ones in single runs, drop removed ones."""
-    scan = scan_raw(paths.raw, _cursor_cache(context.cursor))
+    scan = scan_raw(paths.raw, load_scan_cache(paths.raw_scan_cache, context.cursor))
     instance = context.instance
     plan = plan_refresh(instance, scan)
     order = partition_order_after(instance, plan)
@@ -146,7 +169,7 @@ def raw_notices_sensor(context: SensorEvaluationContext, paths: PipelinePaths) -
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=dynamic,
-        cursor=json.dumps({"files": scan.cache}, sort_keys=True, ensure_ascii=False),
+        cursor=save_scan_cache(paths.raw_scan_cache, scan.cache),
         skip_reason=skip,
     )
 

@@ -1,7 +1,6 @@
 """raw_notices_sensor on a temporary raw/: which partitions it adds or deletes, which runs it asks for."""
 
 import hashlib
-import json
 import os
 import time
 
@@ -9,7 +8,7 @@ import dagster as dg
 import pytest
 
 from pipelines.resources import PipelinePaths
-from pipelines.sensors import raw_notices_sensor, scan_raw
+from pipelines.sensors import load_scan_cache, raw_notices_sensor, scan_raw
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
@@ -45,10 +44,16 @@ def setup(tmp_path, shared_instance):
     return raw, instance
 
 
+def _paths(raw) -> PipelinePaths:
+    return PipelinePaths(raw_dir=str(raw), published_dir="unused", state_dir=str(raw.parent / "state"))
+
+
 def _tick(instance, raw, cursor=None):
     """One sensor evaluation, applied the way the daemon applies it (partitions only; runs are not executed)."""
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"paths": PipelinePaths(raw_dir=str(raw), published_dir="unused")}
+        instance=instance,
+        cursor=cursor,
+        resources={"paths": _paths(raw)},
     )
     result = raw_notices_sensor(context)
     adds, deletes = [], []
@@ -86,7 +91,8 @@ def test_new_files_add_partitions_and_one_run_covers_them(setup):
     assert adds == ["n0", "n1", "n2"] and deletes == []
     assert len(result.run_requests) == 1  # a single-run backfill, not one run per notice
     assert _covered(result.run_requests[0], instance.get_dynamic_partitions("notices")) == ["n0", "n1", "n2"]
-    assert set(json.loads(result.cursor)["files"]) == {"n0", "n1", "n2"}
+    assert set(load_scan_cache(_paths(raw).raw_scan_cache, result.cursor)) == {"n0", "n1", "n2"}
+    assert len(result.cursor) < 100  # Dagster stores the cursor with every tick: the cache is not in it
 
 
 def test_same_state_asks_for_the_same_run_again_and_nothing_once_parsed(setup):
@@ -170,6 +176,21 @@ def test_known_file_being_rewritten_keeps_its_partition(setup):
     _write(raw, "a.txt", "alph", age=0)
     result, adds, deletes = _tick(instance, raw, first.cursor)
     assert deletes == [] and adds == [] and result.run_requests == []
+
+
+def test_the_next_tick_reads_no_unchanged_file_and_a_reset_cursor_reads_them_all(setup, monkeypatch):
+    import pipelines.refresh as refresh
+
+    raw, instance = setup
+    _write(raw, "a.txt", "alpha")
+    first, _, _ = _tick(instance, raw)
+    hashed: list[int] = []
+    real = refresh.sha256_bytes
+    monkeypatch.setattr(refresh, "sha256_bytes", lambda data: hashed.append(1) or real(data))
+    _tick(instance, raw, first.cursor)
+    assert hashed == []
+    _tick(instance, raw, None)  # "reset cursor" in the UI
+    assert hashed == [1]
 
 
 def test_scan_reuses_hashes_of_files_whose_size_and_mtime_did_not_change(tmp_path):
