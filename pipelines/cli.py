@@ -9,10 +9,13 @@ publish. It prints the release path and exits non-zero on failure.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -85,6 +88,32 @@ def build(
                 os.environ.pop(FULL_VALIDATION_ENV, None)
             else:
                 os.environ[FULL_VALIDATION_ENV] = saved
+    with state_lock(state_dir, log):
+        return _build(raw_dir, out_dir, state_dir, log, verbose, force)
+
+
+@contextmanager
+def state_lock(state_dir: Path, log=print) -> Iterator[None]:
+    """One build per state folder at a time; a second one waits for the first.
+
+    Two at once would share the tables handed between steps, so a release could
+    mix tables of both builds, or publish a view of raw/ older than the other's.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / "build.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for another build of {state_dir} to finish")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _build(raw_dir: Path, out_dir: Path, state_dir: Path, log, verbose: bool, force: bool) -> Path:
+    """:func:`build`, holding the state folder's lock."""
     defs = build_definitions(str(raw_dir), str(out_dir), str(state_dir / "storage"))
     instance = _instance(state_dir)
     # The event log keeps connections open: close them when the build is done.

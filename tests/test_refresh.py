@@ -176,3 +176,37 @@ def test_a_partition_not_parsed_yet_is_left_out_of_a_publish(tmp_path):
     assert notices.metadata["notices_not_parsed_yet"].value == 1
     latest = (tmp_path / "published" / "policy-tasks" / "latest").resolve()
     assert [row["notice_id"] for row in _rows(latest, "notices")] == [KEYS["001"]]
+
+
+def test_a_second_build_of_the_same_state_waits_for_the_first(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    from tests.conftest import ROOT
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(SAMPLES["001"], raw / SAMPLES["001"].name)
+    state = tmp_path / "state"
+    other = textwrap.dedent(
+        f"""
+        import time
+        from pathlib import Path
+        from pipelines.cli import state_lock
+        with state_lock(Path({str(state)!r})):
+            print("locked", flush=True)
+            time.sleep(2)
+        """
+    )
+    holder = subprocess.Popen([sys.executable, "-c", other], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"  # another build holds the state folder
+        logs: list[str] = []
+        release = build(raw, tmp_path / "published", state, log=logs.append)
+        assert logs[0] == f"waiting for another build of {state} to finish"
+        assert holder.poll() == 0  # it went on only once the other had finished
+        assert [row["notice_id"] for row in _rows(release, "notices")] == [KEYS["001"]]
+    finally:
+        holder.kill()
+        holder.wait()
