@@ -23,8 +23,8 @@ class PartitionFiles(Mapping[str, Any]):
     """``{partition key: stored value}`` read lazily, with a stamp per stored file.
 
     The tables take every parsed notice as input but read only those whose
-    file changed since they last combined it; the stamp (modification time
-    and size) changes whenever a partition is written again.
+    file changed since they last combined it; the stamp (modification time,
+    change time and size) changes whenever a partition is written again.
     """
 
     def __init__(self, folder: Path, keys: list[str], extension: str) -> None:
@@ -45,15 +45,24 @@ class PartitionFiles(Mapping[str, Any]):
         return len(self._keys)
 
     def stamps(self) -> dict[str, str]:
+        # The change time too: a tool that restores the modification time of a
+        # same-size rewrite cannot set it back (os.utime leaves it alone).
         stats = {key: self._path(key).stat() for key in self._keys}
-        return {key: f"{st.st_mtime_ns}-{st.st_size}" for key, st in stats.items()}
+        return {key: f"{st.st_mtime_ns}-{st.st_ctime_ns}-{st.st_size}" for key, st in stats.items()}
 
 
 class PartitionedPickleIOManager(dg.UPathIOManager):
     extension = ".pkl"
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
-        path.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        if path.protocol not in ("", "file", "local"):
+            path.write_bytes(data)
+            return
+        # Replaced whole: the tables (another run) never read half a pickle.
+        tmp = Path(str(path)).with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, str(path))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         return pickle.loads(path.read_bytes())

@@ -175,3 +175,22 @@ def test_many_small_updates_are_compacted_into_one_segment(keyed, tmp_path, monk
         _same(frames, combine(added))
         counts.append(len(_segments(folder)))
     assert counts == [1, 2, 3, 1, 2]
+
+
+def test_a_rewrite_with_its_modification_time_restored_still_changes_the_stamp(tmp_path):
+    import os
+    import pickle
+    import time
+
+    from pipelines.storage import PartitionFiles
+
+    path = tmp_path / "k.pkl"
+    path.write_bytes(pickle.dumps("alpha"))
+    files = PartitionFiles(tmp_path, ["k"], ".pkl")
+    before, st = files.stamps(), path.stat()
+    time.sleep(0.05)  # past the file system's timestamp tick
+    path.write_bytes(pickle.dumps("omega"))  # the same size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # as a sync tool that keeps times does
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    assert files.stamps() != before
+    assert files["k"] == "omega"
