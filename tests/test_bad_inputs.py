@@ -769,3 +769,9 @@ def test_a_cleaner_error_becomes_a_rejection_with_its_reason(tmp_path, monkeypat
     assert outcome.parsed is None
     assert outcome.rejection.stage == "clean"
     assert outcome.rejection.reason == "cleaner error: ValueError: unexpected line"
+
+
+def test_hidden_and_editor_lock_files_are_not_notices(tmp_path):
+    for name in ("通知.txt", "~$通知.txt", ".通知.txt.swp", ".DS_Store", "通知.txt.part", "图片.png"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    assert [path.name for path in list_notice_files(tmp_path).values()] == ["通知.txt"]

@@ -34,10 +34,11 @@ class RawNotice:
 
 
 def list_notice_files(raw_dir: Path) -> dict[str, Path]:
-    """Notice files of ``raw_dir`` keyed by partition key (sorted, hidden files skipped)."""
+    """Notice files of ``raw_dir`` keyed by partition key (sorted; hidden and editor lock files skipped)."""
     files: dict[str, Path] = {}
     for path in sorted(raw_dir.iterdir()) if raw_dir.is_dir() else []:
-        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in NOTICE_SUFFIXES:
+        # "~$通知.txt": the lock file Office and WPS keep beside a file they have open.
+        if path.is_file() and not path.name.startswith((".", "~$")) and path.suffix.lower() in NOTICE_SUFFIXES:
             files[partition_key(path.name)] = path
     return files
 
