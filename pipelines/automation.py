@@ -1,6 +1,7 @@
 """Jobs and declarative automation: how the graph keeps itself up to date.
 
 - Per-notice assets are driven by ``raw_notices_sensor`` (new/changed files).
+  A removed file updates no partition, so that sensor also runs ``tables_job``.
 - The tables follow their upstream: ``notice_tables`` is requested when any
   ``parsed_notice`` partition was updated, once no partition is missing or in
   progress, and only when every upstream blocking check passed.
@@ -23,6 +24,11 @@ publish_job = dg.define_asset_job(
 )
 
 TABLES = dg.AssetSelection.groups("tables")
+tables_job = dg.define_asset_job(
+    "tables_job",
+    selection=TABLES,
+    description="Combine all parsed notices into the tables and check them (after a notice was removed).",
+)
 
 # eager: any upstream partition updated, none missing or in progress, not already running.
 TABLES_CONDITION = (

@@ -8,7 +8,14 @@ import warnings
 import dagster as dg
 
 from pipelines.assets import notices, release, tables
-from pipelines.automation import TABLES, notice_job, publish_job, tables_automation_sensor, with_table_automation
+from pipelines.automation import (
+    TABLES,
+    notice_job,
+    publish_job,
+    tables_automation_sensor,
+    tables_job,
+    with_table_automation,
+)
 from pipelines.resources import PipelinePaths
 from pipelines.schedules import daily_release
 from pipelines.sensors import raw_notices_sensor, release_changelog_sensor
@@ -35,7 +42,7 @@ def build_definitions(
     defs = dg.Definitions(
         assets=dg.load_assets_from_modules([notices, tables, release]),
         asset_checks=dg.load_asset_checks_from_modules([notices, tables, release]),
-        jobs=[notice_job, publish_job],
+        jobs=[notice_job, publish_job, tables_job],
         sensors=[raw_notices_sensor, release_changelog_sensor, tables_automation_sensor],
         schedules=[daily_release],
         resources=resources,

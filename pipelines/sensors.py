@@ -31,9 +31,9 @@ import dagster as dg
 from dagster import SensorEvaluationContext
 
 from pipelines.assets.partitions import notice_partitions
+from pipelines.automation import notice_job, tables_job
 from pipelines.ingest.read import list_notice_files
 from pipelines.refresh import (
-    NOTICE_ASSETS,
     SETTLE_SECONDS,
     RawScan,
     RefreshPlan,
@@ -131,15 +131,27 @@ def notice_run_requests(
             "dagster/max_retries": str(NOTICE_RUN_RETRIES),
         }
         if start == end:
-            requests.append(dg.RunRequest(run_key=run_key, partition_key=start, tags=tags))
+            requests.append(dg.RunRequest(run_key=run_key, job_name=notice_job.name, partition_key=start, tags=tags))
         else:
-            requests.append(dg.RunRequest(run_key=run_key, tags={**tags, **range_tags(start, end)}))
+            requests.append(
+                dg.RunRequest(run_key=run_key, job_name=notice_job.name, tags={**tags, **range_tags(start, end)})
+            )
     return requests
+
+
+def removal_run_request(removed: list[str], previous: dict[str, str]) -> dg.RunRequest:
+    """The tables rebuilt without removed notices: deleting a partition updates nothing automation sees."""
+    token = "|".join(f"{k}:{previous.get(k, '')}" for k in sorted(removed))
+    return dg.RunRequest(
+        run_key=f"removed@{hashlib.sha256(token.encode()).hexdigest()[:16]}",
+        job_name=tables_job.name,
+        tags={REASON_TAG: "notice removed", "policy_tasks/removed": str(len(removed))},
+    )
 
 
 @dg.sensor(
     name="raw_notices_sensor",
-    asset_selection=list(NOTICE_ASSETS),
+    jobs=[notice_job, tables_job],
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
@@ -152,6 +164,8 @@ def raw_notices_sensor(context: SensorEvaluationContext, paths: PipelinePaths) -
     previous = materialised_sha256(instance, plan.run)
     busy = keys_in_flight(instance, order)
     requests = notice_run_requests(plan, order, scan.digests, previous, skip=busy)
+    if plan.delete:
+        requests.append(removal_run_request(plan.delete, materialised_sha256(instance, plan.delete)))
     dynamic = []
     if plan.delete:
         dynamic.append(notice_partitions.build_delete_request(plan.delete))

@@ -144,8 +144,13 @@ def test_removed_file_deletes_its_partition(setup):
     _parsed(instance, "b", "b.txt")
     (raw / "a.txt").unlink()
     result, adds, deletes = _tick(instance, raw, first.cursor)
-    assert deletes == ["a"] and adds == [] and result.run_requests == []
+    assert deletes == ["a"] and adds == []
+    # No partition is updated, so automation would not rebuild the tables: the sensor does.
+    (request,) = result.run_requests
+    assert request.job_name == "tables_job" and request.tags["policy_tasks/removed"] == "1"
     assert instance.get_dynamic_partitions("notices") == ["b"]
+    again, _, _ = _tick(instance, raw, result.cursor)
+    assert again.run_requests == []  # asked once
 
 
 def test_file_still_being_written_waits_for_a_later_tick(setup):
