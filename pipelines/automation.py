@@ -12,6 +12,12 @@
 
 import dagster as dg
 
+# Runs that write the tables handed between steps (one set of files per state
+# folder) carry this tag; the run queue starts one of them at a time
+# (``run_queue`` in the build's dagster.yaml), so a release never reads tables
+# another run rewrote after its checks.
+TABLES_RUN_TAG = {"policy_tasks/tables": "write"}
+
 notice_job = dg.define_asset_job(
     "notice_job",
     selection=dg.AssetSelection.groups("notices"),
@@ -21,6 +27,7 @@ publish_job = dg.define_asset_job(
     "publish_job",
     selection=dg.AssetSelection.groups("tables", "release"),
     description="Combine all parsed notices into the tables, check them, publish a release.",
+    tags=TABLES_RUN_TAG,
 )
 
 TABLES = dg.AssetSelection.groups("tables")
@@ -28,6 +35,7 @@ tables_job = dg.define_asset_job(
     "tables_job",
     selection=TABLES,
     description="Combine all parsed notices into the tables and check them (after a notice was removed).",
+    tags=TABLES_RUN_TAG,
 )
 
 # eager: any upstream partition updated, none missing or in progress, not already running.
@@ -46,4 +54,5 @@ tables_automation_sensor = dg.AutomationConditionSensorDefinition(
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description="Rebuild the tables when parsed notices change (declarative automation).",
+    run_tags=TABLES_RUN_TAG,
 )

@@ -58,6 +58,11 @@ event_log_storage:
 # runs): the sensor asks for a run once per content, so it would not ask again.
 run_retries:
   enabled: true
+# One run at a time among those that write the tables (pipelines/automation.py).
+run_queue:
+  tag_concurrency_limits:
+    - key: policy_tasks/tables
+      limit: 1
 """
 
 

@@ -210,3 +210,16 @@ def test_a_second_build_of_the_same_state_waits_for_the_first(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_runs_that_write_the_tables_are_queued_one_at_a_time(tmp_path):
+    """The daemon's runs share the tables handed between steps: the run queue serialises them."""
+    from pipelines.automation import TABLES_RUN_TAG, tables_automation_sensor
+
+    ((key, value),) = TABLES_RUN_TAG.items()
+    instance = _instance(tmp_path / "state")
+    assert {"key": key, "limit": 1} in instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
+    defs = build_definitions(str(tmp_path / "raw"), str(tmp_path / "published"), str(tmp_path / "state" / "storage"))
+    for job in ("publish_job", "tables_job"):  # the schedule's, the sensor's after a removal
+        assert defs.resolve_job_def(job).tags[key] == value
+    assert tables_automation_sensor.run_tags[key] == value  # declarative automation's
