@@ -303,38 +303,25 @@ def gx_record_path(records: Path, version: str) -> Path:
     return records / f"{version}-{code_fingerprint()}"
 
 
-def expectations_delta(content: Content, out_dir: Path | None, full: bool | None = None) -> ReleaseDelta | None:
-    """The rows GX has to look at: those new since the release this content builds on.
+def content_and_delta(frames: dict[str, pl.DataFrame], out_dir: Path | None) -> tuple[Content, ReleaseDelta | None]:
+    """:func:`release_content`, and the rows GX has to look at: those new since the release this content builds on.
 
     That is the release of this very content when it exists (nothing is new),
-    else ``latest``. None (validate everything) without a usable base or when
-    full validation is asked for.
+    else ``latest``; the delta is None (validate everything) without a usable
+    base or when full validation is asked for. The comparison with ``latest``
+    runs in a thread while the tables are encoded: both are mostly Polars work,
+    which releases the GIL, so on two cores it costs no wall time.
     """
-    if out_dir is None or full_validation_requested(full):
-        return None
-    same = out_dir / DATASET / content.version
-    base = same if same.is_dir() else previous_release(out_dir / DATASET)
-    return delta_for_version(content.version, content.frames, base)
-
-
-def content_and_delta(frames: dict[str, pl.DataFrame], out_dir: Path | None) -> tuple[Content, ReleaseDelta | None]:
-    """:func:`release_content` and :func:`expectations_delta`, the comparison with ``latest`` in a thread.
-
-    Both are mostly Polars work, which releases the GIL, so on two cores the
-    comparison costs no wall time beside the encoding; it is redone only when
-    the release of this very content already exists (then that is the base).
-    """
-    latest = None if out_dir is None or full_validation_requested() else previous_release(out_dir / DATASET)
+    if out_dir is None or full_validation_requested():
+        return release_content(frames), None
+    latest = previous_release(out_dir / DATASET)
     with ThreadPoolExecutor(max_workers=1) as pool:
         early = pool.submit(release_delta, frames, latest) if latest is not None else None
         content = release_content(frames)
         computed = early.result() if early is not None else None
-    if out_dir is None or full_validation_requested():
-        return content, None
     same = out_dir / DATASET / content.version
-    if same.is_dir() and same.resolve() != latest:
-        return content, expectations_delta(content, out_dir)
-    return content, delta_for_version(content.version, content.frames, latest, computed)
+    base = same.resolve() if same.is_dir() else latest
+    return content, delta_for_version(content.version, content.frames, base, computed if base == latest else None)
 
 
 def _validation_note(outcomes: dict[str, GxOutcome], delta: ReleaseDelta | None, docs_dir: Path) -> None:
