@@ -38,7 +38,6 @@ from pipelines.refresh import (
     RawScan,
     RefreshPlan,
     contiguous_ranges,
-    materialised_sha256,
     partition_order_after,
     plan_refresh,
     range_tags,
@@ -82,14 +81,21 @@ def load_scan_cache(path: Path, cursor: str | None) -> dict[str, list]:
     return {k: v for k, v in cache.items() if isinstance(v, list) and len(v) == 3}
 
 
-def save_scan_cache(path: Path, cache: dict[str, list]) -> str:
-    """Write the file cache (atomically) and return the cursor that names it."""
+def save_scan_cache(path: Path, cache: dict[str, list], cursor: str | None = None) -> str:
+    """Write the file cache (atomically) and return the cursor that names it.
+
+    ``cursor``: the one the tick started from; when it already names this
+    cache (raw/ unchanged, most ticks), nothing is written.
+    """
     text = json.dumps(cache, sort_keys=True, ensure_ascii=False)
+    named = json.dumps({"scan": _digest(text)})
+    if named == cursor and path.is_file():
+        return named
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-    return json.dumps({"scan": _digest(text)})
+    return named
 
 
 def keys_in_flight(instance: dg.DagsterInstance, order: list[str]) -> set[str]:
@@ -139,9 +145,14 @@ def notice_run_requests(
     return requests
 
 
-def removal_run_request(removed: list[str], previous: dict[str, str]) -> dg.RunRequest:
-    """The tables rebuilt without removed notices: deleting a partition updates nothing automation sees."""
-    token = "|".join(f"{k}:{previous.get(k, '')}" for k in sorted(removed))
+def removal_run_request(removed: list[str], cursor: str | None) -> dg.RunRequest:
+    """The tables rebuilt without removed notices: deleting a partition updates nothing automation sees.
+
+    A tick sees a removal once (the partition is gone after it); the run key,
+    from the keys and the cursor the tick started from, only spares a tick
+    that Dagster evaluates again a second run.
+    """
+    token = "|".join(sorted(removed)) + "@" + (cursor or "")
     return dg.RunRequest(
         run_key=f"removed@{hashlib.sha256(token.encode()).hexdigest()[:16]}",
         job_name=tables_job.name,
@@ -161,13 +172,12 @@ def raw_notices_sensor(context: SensorEvaluationContext, paths: PipelinePaths) -
     instance = context.instance
     plan = plan_refresh(instance, scan)
     order = partition_order_after(instance, plan)
-    previous = materialised_sha256(instance, plan.run)
     busy = keys_in_flight(instance, order)
-    requests = notice_run_requests(plan, order, scan.digests, previous, skip=busy)
-    if plan.delete:
-        requests.append(removal_run_request(plan.delete, materialised_sha256(instance, plan.delete)))
+    # plan.parsed: what each file was last parsed from, read by plan_refresh.
+    requests = notice_run_requests(plan, order, scan.digests, plan.parsed, skip=busy)
     dynamic = []
     if plan.delete:
+        requests.append(removal_run_request(plan.delete, context.cursor))
         dynamic.append(notice_partitions.build_delete_request(plan.delete))
     if plan.add:
         dynamic.append(notice_partitions.build_add_request(plan.add))
@@ -183,7 +193,7 @@ def raw_notices_sensor(context: SensorEvaluationContext, paths: PipelinePaths) -
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=dynamic,
-        cursor=save_scan_cache(paths.raw_scan_cache, scan.cache),
+        cursor=save_scan_cache(paths.raw_scan_cache, scan.cache, context.cursor),
         skip_reason=skip,
     )
 

@@ -54,9 +54,13 @@ class PartitionFiles(Mapping[str, Any]):
 class PartitionedPickleIOManager(dg.UPathIOManager):
     extension = ".pkl"
 
+    @staticmethod
+    def _local(path: UPath) -> bool:
+        return path.protocol in ("", "file", "local")
+
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        if path.protocol not in ("", "file", "local"):
+        if not self._local(path):
             path.write_bytes(data)
             return
         # Replaced whole: the tables (another run) never read half a pickle.
@@ -72,7 +76,7 @@ class PartitionedPickleIOManager(dg.UPathIOManager):
         # a lazy mapping when the store is on the local disk: a reader loads
         # only what it needs. Same paths as the base class writes.
         keys = context.asset_partition_keys if context.has_asset_partitions else []
-        if len(keys) > 1 and self._base_path.protocol in ("", "file", "local"):
+        if len(keys) > 1 and self._local(self._base_path):
             folder = Path(str(self._base_path)).joinpath(*context.asset_key.path)
             if (context.definition_metadata or {}).get("allow_missing_partitions"):
                 # As the base class does with this input metadata: skip, and say so.

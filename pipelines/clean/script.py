@@ -32,12 +32,13 @@ def _t2s() -> OpenCC:
     return OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
 def _t2s_trigger() -> re.Pattern[str]:
     """A character class of everything t2s may change (any supplementary-plane character too).
 
     A line without one of these is its own simplified twin: t2s works by
     dictionary lookup, and every entry that changes text holds one of them.
-    Built once at import by converting each candidate character alone
+    Built on first use by converting each candidate character alone
     (~10 ms), so the set follows the installed OpenCC dictionaries.
     """
     chars = [chr(c) for lo, hi in _T2S_RANGES for c in range(lo, hi)]
@@ -46,12 +47,9 @@ def _t2s_trigger() -> re.Pattern[str]:
     return re.compile(f"[{changed}{_PHRASE_ONLY}\U00010000-\U0010ffff]")
 
 
-_T2S_TRIGGER = _t2s_trigger()
-
-
 def needs_t2s(text: str) -> bool:
     """True when t2s could change ``text``; False means it is already simplified."""
-    return _T2S_TRIGGER.search(text) is not None
+    return _t2s_trigger().search(text) is not None
 
 
 def to_simplified(text: str) -> str:
@@ -71,7 +69,7 @@ def simplified_lines(lines: list[str]) -> list[str]:
     joined = "\n".join(lines)
     out = list(lines)
     picked: list[int] = []
-    search, count = _T2S_TRIGGER.search, joined.count
+    search, count = _t2s_trigger().search, joined.count
     # One scan over the whole text, resumed after each line that has a hit:
     # line numbers come from counting the line breaks skipped (in C).
     k, pos = 0, 0

@@ -39,7 +39,7 @@ SPEECH_CLOSING = re.compile(r"^各位代表[!,。]")
 # The first characters ATTACHMENT, ATTACHMENT_LIST, PAGE_JUMP and SPEECH_CLOSING can match.
 _SPECIAL_OPENERS = frozenset("附(（上下接转各")
 SENTENCE_PUNCT = re.compile(r"[。,;:!?、“”]")
-SENTENCE_END = re.compile(r"[。!?;”)》]$")
+# What a complete sentence (a task not cut by a page break) ends on.
 _SENTENCE_ENDERS = ("。", "!", "?", ";", "”", ")", "》")
 # Short headings end at the first full stop when the paragraph goes on.
 HEADING_MAX = 40
@@ -135,12 +135,11 @@ def match_marker(line: str) -> tuple[str, int, str, str] | None:
 
 
 def ends_sentence(text: str) -> bool:
-    """``SENTENCE_END.search(text)``, decided from the last character.
+    """True when ``text`` ends on a sentence end, a final line break aside.
 
-    The regex opens on a character class, so the engine tries it at every
-    punctuation mark of the text; only the end can match.
+    Decided from the last character: a regex (``[。!?;”)》]$``) would be
+    tried at every punctuation mark of the text, and only the end can match.
     """
-    # "$" also matches before a final line break.
     return (text[:-1] if text.endswith("\n") else text).endswith(_SENTENCE_ENDERS)
 
 

@@ -205,6 +205,15 @@ def test_full_validation_when_asked_for(published, frames, monkeypatch):
     )
 
 
+def _check_against(frames: dict[str, pl.DataFrame], previous, root) -> package_check.PackageCheck:
+    """Write the tables' CSVs and descriptor to ``root`` and check them against ``previous``."""
+    content = release_content(frames)
+    resources = release_mod.write_files(root, content.frames, content.encoded)
+    descriptor = release_mod.package_descriptor(content.version, content.created, resources, [])
+    (root / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
+    return check_package(root, descriptor, content.frames, previous)
+
+
 def test_a_table_whose_schema_changed_is_validated_in_full(published, frames, tmp_path):
     latest = (published / DATASET / "latest").resolve()
     package = json.loads((latest / "datapackage.json").read_text(encoding="utf-8"))
@@ -212,12 +221,7 @@ def test_a_table_whose_schema_changed_is_validated_in_full(published, frames, tm
     glossary["schema"]["fields"][0]["description"] = "an older wording"
     (latest / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False), encoding="utf-8")
     (latest / "tasks.csv").write_bytes(b"tampered\n")  # no longer what its release validated
-    content = release_content(frames)
-    root = tmp_path / "release"
-    resources = release_mod.write_files(root, content.frames, content.encoded)
-    descriptor = release_mod.package_descriptor(content.version, content.created, resources, [])
-    (root / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
-    check = check_package(root, descriptor, content.frames, latest)
+    check = _check_against(frames, latest, tmp_path / "release")
     assert not check.failures and check.mode == "delta"
     assert check.full_tables == {
         "glossary": "table schema changed",
@@ -236,12 +240,7 @@ def test_a_previous_file_that_cannot_be_read_is_validated_in_full(published, fra
         return real(path)
 
     monkeypatch.setattr(package_check.Path, "read_bytes", read_bytes)
-    content = release_content(frames)
-    root = tmp_path / "release"
-    resources = release_mod.write_files(root, content.frames, content.encoded)
-    descriptor = release_mod.package_descriptor(content.version, content.created, resources, [])
-    (root / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
-    check = check_package(root, descriptor, content.frames, latest)
+    check = _check_against(frames, latest, tmp_path / "release")
     assert not check.failures and check.mode == "delta"
     assert check.full_tables == {"tasks": "previous file unreadable (Permission denied)"}
 
