@@ -24,3 +24,14 @@ def rows(samples: dict[str, ParsedOutcome], prefix: str, table: str) -> list[dic
     outcome = samples[prefix]
     assert outcome.parsed is not None, outcome.rejection
     return outcome.parsed.rows[table]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_encoding_memo():
+    """Each test encodes its own tables: the release's in-process memo of the last encoding starts empty
+    (a test that swaps the CSV writer must see it called)."""
+    from pipelines.publish import release
+
+    release._last_encoded.clear()
+    yield
+    release._last_encoded.clear()

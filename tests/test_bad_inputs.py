@@ -775,3 +775,30 @@ def test_hidden_and_editor_lock_files_are_not_notices(tmp_path):
     for name in ("通知.txt", "~$通知.txt", ".通知.txt.swp", ".DS_Store", "通知.txt.part", "图片.png"):
         (tmp_path / name).write_text("x", encoding="utf-8")
     assert [path.name for path in list_notice_files(tmp_path).values()] == ["通知.txt"]
+
+
+def test_the_garbage_collector_is_left_as_it_was_after_a_notice_fails(tmp_path, monkeypatch):
+    """Parsing pauses the cyclic collector; a failing parser must not leave it off for the process."""
+    import gc
+
+    import pipelines.stages as stages
+
+    path = tmp_path / "notice.txt"
+    path.write_text("关于印发某方案的通知\n一、总体要求\n(一)做好工作。(省发展改革委牵头)\n", encoding="utf-8")
+    paused = []
+
+    def broken(_source, _cleaned):
+        paused.append(not gc.isenabled())
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(stages, "parse_notice", broken)
+    assert gc.isenabled()
+    outcome = parse_stage(clean_stage(read_notice(path)))
+    assert outcome.rejection.reason == "parser error: RuntimeError: parser bug"
+    assert paused == [True] and gc.isenabled()
+    gc.disable()  # a caller that turned it off itself keeps it off
+    try:
+        parse_stage(clean_stage(read_notice(path)))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -22,6 +22,18 @@ LICENSE = {
 KEYWORDS = ["China", "policy", "government notices", "task division", "政策", "任务分工", "牵头单位"]
 CONTRIBUTORS = [{"title": "policy-tasks pipeline maintainers", "roles": ["creator"]}]
 
+# How every table's CSV is written (``release.csv_bytes`` reads these) and declared
+# in its resource, so readers need not sniff it: Frictionless then reads a file,
+# or the delta of one, with this dialect whatever its first lines look like.
+CSV_DIALECT = {
+    "header": True,
+    "delimiter": ",",
+    "lineTerminator": "\n",
+    "quoteChar": '"',
+    "doubleQuote": True,
+    "skipInitialSpace": False,
+}
+
 _TYPES = {
     "String": "string",
     "Int64": "integer",
@@ -97,6 +109,7 @@ def resource_descriptor(spec: TableSpec, path: str, n_bytes: int, sha256: str, r
         "format": "csv",
         "mediatype": "text/csv",
         "encoding": "utf-8",
+        "dialect": CSV_DIALECT,
         "title": f"{spec.title_en} ({spec.title_zh})",
         "description": f"{spec.description_en} / {spec.description_zh}",
         "title_en": spec.title_en,

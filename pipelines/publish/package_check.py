@@ -10,7 +10,8 @@ second look; what depends on other rows is checked on the full tables:
 ==========================  ===================================================
 Frictionless checks         where a delta validation checks it
 ==========================  ===================================================
-descriptor (profile)        the full ``datapackage.json``, as before
+descriptor (profile)        ``datapackage.json`` whole, except the ``sources``
+                            entries the previous release listed already
 header, labels              Frictionless, on a delta file that starts with the
                             table's own header
 cells: type, required,      Frictionless, on the delta rows: the records that
@@ -30,8 +31,8 @@ rows                        the previous release's validated count, minus the
 The parts both files share (the bytes before the first and after the last
 difference) are the same records and are not split at all, so a refresh reads
 little more than the changed rows. A table is validated in full when there is
-no previous release, when its schema or sniffed dialect differs from the
-previous release's, when the previous file does not match the hash its release
+no previous release, when its schema or CSV dialect (as declared, or as
+sniffed where a release declared none) differs from the previous release's, when the previous file does not match the hash its release
 recorded, or when ``POLICY_TASKS_FULL_VALIDATION=1`` (``policy-tasks build
 --full-validation``) asks for the whole package.
 """
@@ -315,12 +316,27 @@ def sniffed_dialect(data: bytes) -> tuple[Any, ...]:
     return (config.delimiter, quote, config.escapechar, config.skipinitialspace)
 
 
-def same_dialect(new: bytes, old: bytes) -> bool:
-    """Both files parse with the same dialect (trivially when they start with the same lines)."""
+def read_dialect(resource: dict[str, Any], data: bytes) -> tuple[Any, ...]:
+    """The dialect Frictionless reads a resource's file with: the one it declares, else the one sniffed."""
+    declared = resource.get("dialect") or {}
+    if all(k in declared for k in ("delimiter", "quoteChar", "skipInitialSpace")):
+        # Declared values win over what is sniffed (set_not_defined in Frictionless' CSV parser).
+        return (declared["delimiter"], declared["quoteChar"], declared.get("escapeChar"), declared["skipInitialSpace"])
+    return sniffed_dialect(data)
+
+
+def same_dialect(
+    new: bytes, old: bytes, new_res: dict[str, Any] | None = None, old_res: dict[str, Any] | None = None
+) -> bool:
+    """Both files parse with the same dialect (trivially when they start with the same lines).
+
+    ``new_res``/``old_res``: their resources; a declared dialect spares sniffing
+    (releases before the dialect was declared are sniffed).
+    """
     head = 64 * 1024
     if new[:head] == old[:head] and new[:head].count(b"\n") >= SNIFF_LINES:
         return True
-    return sniffed_dialect(new) == sniffed_dialect(old)
+    return read_dialect(new_res or {}, new) == read_dialect(old_res or {}, old)
 
 
 # --- cross-row facts on the full tables ---------------------------------------
@@ -390,14 +406,44 @@ class PackageCheck:
     full_tables: dict[str, str]  # tables validated in full, and why
 
 
-def _previous_resources(previous: Path | None) -> dict[str, dict[str, Any]]:
+def _previous_package(previous: Path | None) -> dict[str, Any]:
+    """The previous release's descriptor (empty when there is none or it cannot be read)."""
     if previous is None or not (previous / "datapackage.json").is_file():
         return {}
     try:
         package = json.loads((previous / "datapackage.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return package if isinstance(package, dict) else {}
+
+
+def _resources_by_name(package: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r.get("name"): r for r in package.get("resources", []) if isinstance(r, dict)}
+
+
+def _source_key(source: Any) -> Any:
+    """An entry as something hashable: its items (strings) in order, or its JSON when it nests."""
+    if isinstance(source, dict):
+        items = tuple(sorted(source.items()))
+        if all(isinstance(v, str | int | float | bool) or v is None for _, v in items):
+            return items
+    return json.dumps(source, sort_keys=True, ensure_ascii=False)
+
+
+def new_sources_only(descriptor: dict[str, Any], old_package: dict[str, Any]) -> dict[str, Any]:
+    """The descriptor with only the ``sources`` entries the previous release did not list.
+
+    Each entry is checked on its own against the profile, and the previous
+    release's descriptor passed the same check, so its entries need no second
+    look (the list has one entry per notice). One entry stays when none is new,
+    so the list itself is still checked.
+    """
+    sources = descriptor.get("sources")
+    if not isinstance(sources, list) or not sources:
+        return descriptor
+    old = {_source_key(s) for s in old_package.get("sources", []) or []}
+    fresh = [s for s in sources if _source_key(s) not in old]
+    return {**descriptor, "sources": fresh or sources[:1]}
 
 
 def _old_bytes(previous: Path, res: dict[str, Any], old: dict[str, Any] | None) -> tuple[bytes | None, str | None]:
@@ -457,11 +503,13 @@ def check_package(
         # The key checks (Polars on the full tables) and reading and hashing the previous
         # release's files release the GIL: they run while Frictionless, which holds it, works.
         keys = pool.submit(key_failures, frames)
-        old_resources = _previous_resources(previous)
+        old_package = _previous_package(previous)
+        old_resources = _resources_by_name(old_package)
         olds = {
             res["name"]: pool.submit(_old_bytes, previous, res, old_resources.get(res["name"])) for res in resources
         }
-        report = frictionless.Package.validate_descriptor(descriptor, basepath=str(root))
+        checked = new_sources_only(descriptor, old_package)
+        report = frictionless.Package.validate_descriptor(checked, basepath=str(root))
         failures = [_describe("package", e) for e in report.errors[:limit]]
         delta_failures, validated, full_tables = _delta_failures(root, descriptor, old_resources, olds, limit, written)
         failures += keys.result() + delta_failures
@@ -496,7 +544,7 @@ def _delta_failures(
             new = tables[name] = (root / res["path"]).read_bytes()
             failures += file_failures(name, new, res)
         old, why = olds[name].result()
-        if old is not None and not same_dialect(new, old):
+        if old is not None and not same_dialect(new, old, res, old_resources[name]):
             old, why = None, "CSV dialect sniffed differently"
         old_rows = old_resources[name].get("rows") if old is not None else None
         delta = deltas[name] = table_delta(new, old, why, old_rows if isinstance(old_rows, int) else None)
@@ -511,7 +559,7 @@ def _delta_failures(
             strip = ("bytes", "hash", "sha256", "rows", "schema")  # checked on the full files
             delta_resources.append({**{k: v for k, v in res.items() if k not in strip}, "schema": schema})
         # The delta package without the list of source notices: the descriptor was
-        # validated whole above, and that list (one entry per notice) would be
+        # validated above, and that list (one entry per notice) would be
         # schema-checked again by every step of Frictionless' package validation.
         delta_package = {k: v for k, v in descriptor.items() if k != "sources"} | {"resources": delta_resources}
         (work / "datapackage.json").write_text(json.dumps(delta_package, ensure_ascii=False), encoding="utf-8")

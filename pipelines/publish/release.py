@@ -45,7 +45,7 @@ import polars as pl
 from pipelines.publish.changelog import changelog_markdown, read_release_tables
 from pipelines.publish.citation import citation_cff
 from pipelines.publish.delta import ReleaseDelta, delta_for_version, release_delta, release_sums
-from pipelines.publish.descriptor import DATASET, package_descriptor, resource_descriptor
+from pipelines.publish.descriptor import CSV_DIALECT, DATASET, package_descriptor, resource_descriptor
 from pipelines.publish.drift import drift
 from pipelines.publish.duckdb_export import patch_duckdb, write_duckdb
 from pipelines.publish.excel import FOLDER as EXCEL_FOLDER
@@ -91,7 +91,14 @@ class Release:
 def csv_bytes(df: pl.DataFrame) -> bytes:
     """UTF-8 CSV, dates ISO, nulls empty: the same frame always gives the same bytes."""
     buf = io.BytesIO()
-    df.write_csv(buf, null_value="", date_format="%Y-%m-%d")
+    df.write_csv(
+        buf,
+        separator=CSV_DIALECT["delimiter"],
+        line_terminator=CSV_DIALECT["lineTerminator"],
+        quote_char=CSV_DIALECT["quoteChar"],
+        null_value="",
+        date_format="%Y-%m-%d",
+    )
     return buf.getvalue()
 
 
@@ -271,11 +278,32 @@ class Content:
         return dt.datetime.strptime(self.created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
 
 
+# The tables last encoded in this process, with their CSV bytes: a build's GX
+# check and its release step take the same tables, and encoding them (hundreds
+# of MB for a thousand notices) cost about a second each time.
+_last_encoded: list[tuple[dict[str, pl.DataFrame], dict[str, bytes], dict[str, str]]] = []
+
+
+def _same_frames(a: dict[str, pl.DataFrame], b: dict[str, pl.DataFrame]) -> bool:
+    """The same tables, cell for cell (a comparison in Polars takes a small part of an encoding)."""
+    return all(a[name].schema == b[name].schema and a[name].equals(b[name]) for name in TABLES)
+
+
+def _encode(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Each table's CSV bytes and their SHA-256: reused when these very tables were just encoded."""
+    for last_frames, encoded, sha256 in list(_last_encoded):
+        if _same_frames(last_frames, frames):
+            return encoded, sha256
+    encoded = {name: csv_bytes(frames[name]) for name in TABLES}
+    sha256 = {name: hashlib.sha256(data).hexdigest() for name, data in encoded.items()}
+    _last_encoded[:] = [(frames, encoded, sha256)]
+    return encoded, sha256
+
+
 def release_content(frames: dict[str, pl.DataFrame]) -> Content:
     """Order the tables, encode them, and derive the version from their bytes."""
     frames = {name: frames[name] for name in TABLES}
-    encoded = {name: csv_bytes(frames[name]) for name in TABLES}
-    sha256 = {name: hashlib.sha256(data).hexdigest() for name, data in encoded.items()}
+    encoded, sha256 = _encode(frames)
     digest = hashlib.sha256()
     for name, hexdigest in sha256.items():
         digest.update(name.encode() + b"\0" + bytes.fromhex(hexdigest))

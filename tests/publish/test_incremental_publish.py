@@ -150,6 +150,93 @@ def test_the_dialect_is_sniffed_as_frictionless_sniffs_it(first_release, tmp_pat
     assert package_check.sniffed_dialect(semicolons.read_bytes())[0] == ";"
 
 
+def test_each_table_declares_the_dialect_it_is_written_in(first_release):
+    """A reader (Frictionless, or a researcher's own CSV reader) need not guess how a file is quoted."""
+    from frictionless.formats.csv.control import CsvControl
+
+    latest = first_release / DATASET / "latest"
+    package = frictionless.Package(str(latest / "datapackage.json"))
+    for resource in package.resources:
+        control = CsvControl.from_dialect(resource.dialect)
+        assert (control.delimiter, control.quote_char, control.double_quote) == (",", '"', True)
+        assert resource.dialect.header is True
+        data = (latest / resource.path).read_bytes()
+        assert data.startswith(",".join(TABLES[resource.name].columns).encode() + b"\n")
+        assert b"\r\n" not in data  # the declared line terminator
+
+
+def test_a_refresh_between_releases_that_declare_the_dialect_sniffs_nothing(published, frames, monkeypatch):
+    """New rows at the top of a table change the lines a sniffer would read; the declared dialect stands."""
+    tasks = frames["tasks"]
+    first = tasks.get_column("task_id")[0]
+    frames = _rewrite(frames, first, "改写的第一条任务,含逗号和“引号”")
+
+    def no_sniffing(data):
+        raise AssertionError("sniffed although both releases declare their dialect")
+
+    monkeypatch.setattr(package_check, "sniffed_dialect", no_sniffing)
+    release = write_release(frames, published, expectations=False)
+    assert release.frictionless.startswith("delta: ")
+    report = frictionless.validate(str(release.path / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldNumber", "type", "note"])
+
+
+def test_a_release_without_a_declared_dialect_is_compared_by_sniffing(frames):
+    new = release_mod.csv_bytes(frames["tasks"])
+    semicolons = b"a;b\n" + b"".join(f"{i};x,y\n".encode() for i in range(150))
+    declared = {"dialect": {"delimiter": ",", "quoteChar": '"', "skipInitialSpace": False}}
+    assert package_check.same_dialect(new, new[:-1] + b"\n", declared, {})  # sniffed as declared
+    assert not package_check.same_dialect(new, semicolons, declared, {})
+
+
+def test_only_sources_the_previous_release_did_not_list_are_checked_again():
+    a, b, c = ({"title": t, "path": f"raw/{t}.txt"} for t in "abc")
+    descriptor = {"name": "x", "sources": [a, b, c], "resources": []}
+    assert package_check.new_sources_only(descriptor, {"sources": [a, b]})["sources"] == [c]
+    assert package_check.new_sources_only(descriptor, {})["sources"] == [a, b, c]
+    # Nothing new: one entry stays, so the list itself is still checked.
+    assert package_check.new_sources_only(descriptor, {"sources": [a, b, c]})["sources"] == [a]
+    # A changed entry (same notice, new hash) counts as new.
+    changed = {**c, "sha256": "0" * 64}
+    checked = package_check.new_sources_only({**descriptor, "sources": [a, b, changed]}, descriptor)
+    assert checked["sources"] == [changed]
+
+
+def test_a_bad_new_source_entry_fails_the_package_check(published, frames, monkeypatch):
+    """The previous release's entries are skipped, a new one is still checked against the profile."""
+    real = release_mod.sources
+
+    def with_bad_entry(notices):
+        return [*real(notices), {"title": 42, "path": ["not", "a", "path"]}]
+
+    monkeypatch.setattr(release_mod, "sources", with_bad_entry)
+    _, task_id = _late_task(frames)
+    before = _state(published)
+    with pytest.raises(ReleaseBlocked) as err:
+        write_release(_rewrite(frames, task_id, "改写"), published, expectations=False)
+    assert any(f.table == "package" for f in err.value.failures), err.value
+    assert _state(published) == before
+
+
+def test_the_check_and_the_release_encode_the_same_tables_once(frames, monkeypatch):
+    """A build's GX check and its release step take the same tables: the CSV bytes are made once."""
+    calls = []
+    real = release_mod.csv_bytes
+    monkeypatch.setattr(release_mod, "csv_bytes", lambda df: calls.append(1) or real(df))
+    first = release_content(frames)
+    assert len(calls) == len(TABLES)
+    again = release_content({name: df.clone() for name, df in frames.items()})  # equal, not the same objects
+    assert len(calls) == len(TABLES) and again.version == first.version and again.encoded == first.encoded
+    _, task_id = _late_task(frames)
+    changed = release_content(_rewrite(frames, task_id, "改写"))
+    assert len(calls) == 2 * len(TABLES)
+    assert changed.version != first.version and changed.encoded["tasks"] != first.encoded["tasks"]
+    assert "改写".encode() in changed.encoded["tasks"]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the timestamp is not part of the memo
+    stamped = release_content(frames)
+    assert stamped.created == "2023-11-14T22:13:20Z" and stamped.version != first.version
+
+
 def test_a_refresh_validates_only_new_rows_and_the_package_stays_valid(published, frames, monkeypatch):
     _, task_id = _late_task(frames)
     frames = _rewrite(frames, task_id, "改写的任务")
