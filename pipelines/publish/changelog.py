@@ -50,7 +50,10 @@ def diff_table(table: str, old: pl.DataFrame | None, new: pl.DataFrame, delta: T
         return TableDiff(table, new.height, added=new.select(key).to_dicts())
     if delta is not None:
         fresh = delta.new_rows.select(key)
-        old_keys = old.select(key)
+        # Only old keys that share a first key column with a fresh row can match one:
+        # a hashed membership test narrows a table of every key to a few rows before the joins.
+        first = pl.col(key[0])
+        old_keys = old.select(key).filter(first.is_in(fresh.get_column(key[0]).implode(), nulls_equal=True))
         return TableDiff(
             table,
             new.height,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import importlib.metadata
 import io
@@ -121,7 +122,9 @@ def created_timestamp(notices: pl.DataFrame) -> str:
 def sources(notices: pl.DataFrame) -> list[dict[str, Any]]:
     """One ``sources`` entry per notice: what a citation of the input needs."""
     out = []
-    for row in notices.iter_rows(named=True):
+    wanted = ("title", "file_name", "issuer", "doc_number", "published_date", "raw_sha256", "source_url")
+    # Only the columns cited: a row as a dict of every column costs more than the entry.
+    for row in notices.select([c for c in wanted if c in notices.columns]).iter_rows(named=True):
         entry = {
             "title": row["title"],
             "path": f"raw/{row['file_name']}",
@@ -315,16 +318,31 @@ def release_content(frames: dict[str, pl.DataFrame]) -> Content:
 # --- one GX validation per build ------------------------------------------------
 
 
+def _code_files() -> tuple[tuple[str, int, int], ...]:
+    """The pipeline's and the models' source files, with what ``stat`` says of them."""
+    files = []
+    for folder in ("pipelines", "schemas"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            st = path.stat()
+            files.append((path.relative_to(ROOT).as_posix(), st.st_mtime_ns, st.st_size))
+    return tuple(files)
+
+
+@functools.lru_cache(maxsize=4)
+def _fingerprint(files: tuple[tuple[str, int, int], ...]) -> str:
+    digest = hashlib.sha256(importlib.metadata.version("great_expectations").encode())
+    for rel, _mtime, _size in files:
+        digest.update(rel.encode() + b"\0" + (ROOT / rel).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def code_fingerprint() -> str:
     """What the suites are made of: GX's version and the source of the pipeline and the models.
 
     A recorded validation stands for a new one only when this is unchanged.
+    The sources are read again only when a file's time or size changed.
     """
-    digest = hashlib.sha256(importlib.metadata.version("great_expectations").encode())
-    for folder in ("pipelines", "schemas"):
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+    return _fingerprint(_code_files())
 
 
 def gx_record_path(records: Path, version: str) -> Path:

@@ -6,6 +6,7 @@ row and reason, whether the rows were validated in full or as a delta.
 """
 
 import json
+import os
 import random
 import re
 import shutil
@@ -445,6 +446,30 @@ def test_the_delta_is_the_rows_that_came_changed_and_went(frames, tmp_path):
     assert gone.height == 1  # the next notice went
 
 
+def test_the_changelog_from_the_delta_matches_a_full_comparison(frames, tmp_path):
+    """Rows added, changed and removed, by key: the delta-driven diff says what comparing every row says."""
+    from pipelines.publish.changelog import diff_table
+    from pipelines.publish.delta import release_delta
+
+    before, _ = _one_notice_less(frames)
+    _, task_id = _late_task(before)
+    before = _rewrite(before, task_id, "旧的写法")
+    dropped = frames["assignments"].get_column("task_id")[5]  # its rows go in the new release
+    new_frames = {**frames, "assignments": frames["assignments"].filter(pl.col("task_id") != dropped)}
+    new_frames["assignments"] = new_frames["assignments"].with_columns(  # and one row changes in place
+        pl.when(pl.int_range(pl.len()) == 7).then(pl.lit("改过的原文")).otherwise("span").alias("span")
+    )
+    first = write_release(before, tmp_path / "published", expectations=False)
+    delta = release_delta(new_frames, first.path)
+    for table in ("tasks", "assignments", "notices"):
+        quick = diff_table(table, delta.old[table], new_frames[table], delta.tables[table])
+        full = diff_table(table, delta.old[table], new_frames[table])
+        assert (quick.added, quick.removed, quick.changed) == (full.added, full.removed, full.changed), table
+    assignments = diff_table("assignments", delta.old["assignments"], new_frames["assignments"])
+    assert assignments.removed and assignments.changed  # the diff had something of each kind to find
+    assert diff_table("notices", delta.old["notices"], new_frames["notices"]).added
+
+
 def test_a_release_edited_after_publication_is_no_base(frames, tmp_path):
     from pipelines.publish.delta import release_delta
 
@@ -525,3 +550,21 @@ def test_a_bad_new_row_fails_gx_in_a_delta_validation(published, frames):
     assert failure.table == "targets" and failure.n_rows == 1 and "positive" in failure.reason
     assert failure.rows[0]["target_id"] == targets.get_column("target_id")[-1]
     assert _state(published) == before
+
+
+def test_the_code_fingerprint_follows_an_edit_of_the_pipeline(tmp_path, monkeypatch):
+    """A recorded GX validation is reused only by the same code: an edited source file is seen at once."""
+    for folder in ("pipelines", "schemas"):
+        (tmp_path / folder).mkdir()
+    source = tmp_path / "pipelines" / "suite.py"
+    source.write_text("MIN = 1\n", encoding="utf-8")
+    (tmp_path / "schemas" / "tables.py").write_text("X = 1\n", encoding="utf-8")
+    monkeypatch.setattr(release_mod, "ROOT", tmp_path)
+    first = release_mod.code_fingerprint()
+    assert release_mod.code_fingerprint() == first
+    source.write_text("MIN = 2\n", encoding="utf-8")  # same size; a new modification time
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 1_000_000))
+    second = release_mod.code_fingerprint()
+    assert second != first
+    (tmp_path / "schemas" / "new.py").write_text("", encoding="utf-8")  # a file added
+    assert release_mod.code_fingerprint() not in (first, second)
