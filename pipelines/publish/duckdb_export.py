@@ -213,6 +213,21 @@ def _referring(name: str, df: pl.DataFrame, replaced: dict[str, pl.DataFrame]) -
     return pl.concat(hits).unique(maintain_order=True)
 
 
+def _delete_batches(name: str, drop: pl.DataFrame, old: pl.DataFrame) -> list[pl.DataFrame]:
+    """The keys to delete from a table, children before their parents where the table refers to itself.
+
+    DuckDB refuses to delete a row that another row still refers to, even one
+    deleted by the same statement: a changed heading goes after its subheadings.
+    """
+    spec = TABLES[name]
+    if not any(fk.ref_table == name for fk in spec.foreign_keys):
+        return [drop]
+    key = list(spec.primary_key)
+    rows = old.join(drop, on=key, how="semi", nulls_equal=True).select(spec.columns)
+    kept = old.join(drop, on=key, how="anti", nulls_equal=True)
+    return [batch.select(key) for batch in reversed(insert_batches(spec, rows, kept))]
+
+
 def patch_duckdb(path: Path, delta: ReleaseDelta, frames: dict[str, pl.DataFrame]) -> bool:
     """Bring a copy of the previous release's DuckDB file at ``path`` up to ``frames``.
 
@@ -235,25 +250,30 @@ def patch_duckdb(path: Path, delta: ReleaseDelta, frames: dict[str, pl.DataFrame
         for name in order:
             key = list(TABLES[name].primary_key)
             changed = delta.tables[name].new_rows.select(key)
-            replaced[name] = changed.join(present[name], on=key, how="semi", nulls_equal=True)
+            # Present keys among the few changed ones (the join hashes the small side).
+            replaced[name] = present[name].join(changed, on=key, how="semi", nulls_equal=True)
             while True:  # a self-reference (a section's parent) may pull in more rows
-                grown = pl.concat([changed, _referring(name, frames[name], replaced)])
-                grown = grown.unique(maintain_order=True).join(present[name], on=key, how="semi", nulls_equal=True)
+                grown = pl.concat([changed, _referring(name, frames[name], replaced)]).unique()
+                grown = present[name].join(grown, on=key, how="semi", nulls_equal=True)
                 if grown.height == replaced[name].height:
                     break
                 replaced[name] = grown
         for name in reversed(order):
             key = list(TABLES[name].primary_key)
             drop = pl.concat([delta.tables[name].gone_keys.select(key), replaced[name]])
-            if drop.height:
-                arrow = drop.to_arrow()  # noqa: F841 (read by DuckDB's replacement scan)
-                match = " AND ".join(f'"{name}"."{c}" = arrow."{c}"' for c in key)
+            match = " AND ".join(f'"{name}"."{c}" = arrow."{c}"' for c in key)
+            for batch in _delete_batches(name, drop, delta.old[name]) if drop.height else []:
+                arrow = batch.to_arrow()  # noqa: F841 (read by DuckDB's replacement scan)
                 con.execute(f'DELETE FROM "{name}" USING arrow WHERE {match}')
         for name in order:
             key = list(TABLES[name].primary_key)
-            kept = present[name].join(pl.concat([delta.tables[name].gone_keys, replaced[name]]), on=key, how="anti")
-            rows = frames[name].join(kept, on=key, how="anti", nulls_equal=True)
+            # The rows to insert: those with a new key (all among the new rows) and those
+            # replaced. Matching the table against these few keys, not against every kept
+            # one, keeps the join's hash table small.
+            wanted = pl.concat([delta.tables[name].new_rows.select(key), replaced[name]]).unique()
+            rows = frames[name].join(wanted, on=key, how="semi", nulls_equal=True)
             if rows.height:
+                kept = present[name].join(pl.concat([delta.tables[name].gone_keys, replaced[name]]), on=key, how="anti")
                 _insert(con, name, rows, kept)
         con.execute("CHECKPOINT")
         return True

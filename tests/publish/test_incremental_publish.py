@@ -480,8 +480,8 @@ def test_a_release_edited_after_publication_is_no_base(frames, tmp_path):
     assert release_delta(frames, first.path) is None
 
 
-def test_the_patched_duckdb_file_holds_what_a_fresh_one_holds(frames, tmp_path):
-    """Add a notice, change a task, drop a notice: the patched file equals a full write."""
+def test_the_patched_duckdb_file_holds_what_a_fresh_one_holds(frames, tmp_path, monkeypatch):
+    """Add a notice, change a task, drop a notice, change a parent section: the patched file equals a full write."""
     import duckdb
 
     from pipelines.publish.duckdb_export import write_duckdb
@@ -490,10 +490,23 @@ def test_the_patched_duckdb_file_holds_what_a_fresh_one_holds(frames, tmp_path):
     _, task_id = _late_task(before)
     out = tmp_path / "published"
     first = write_release(_rewrite(before, task_id, "旧的写法"), out, expectations=False)
+    fresh_writes = []  # after the first release every file is patched, none written anew
+    monkeypatch.setattr(release_mod, "write_duckdb", lambda *a: fresh_writes.append(a) or write_duckdb(*a))
     second = write_release(frames, out, expectations=False)
     third_frames, _ = _one_notice_less(_one_notice_less(frames)[0])
     third = write_release(third_frames, out, expectations=False)
-    for release, tables in ((second, frames), (third, third_frames)):
+    # A section that others name as their parent changes: it is replaced with its children.
+    sections = third_frames["sections"]
+    parent = sections.get_column("parent_section_id").drop_nulls()[0]
+    fourth_frames = {
+        **third_frames,
+        "sections": sections.with_columns(
+            title=pl.when(pl.col("section_id") == parent).then(pl.lit("改过的标题")).otherwise("title")
+        ),
+    }
+    fourth = write_release(fourth_frames, out, expectations=False)
+    assert fresh_writes == []
+    for release, tables in ((second, frames), (third, third_frames), (fourth, fourth_frames)):
         fresh = tmp_path / f"{release.version}.duckdb"
         write_duckdb(tables, fresh)
         assert _duckdb_rows(release.path / "policy-tasks.duckdb") == _duckdb_rows(fresh)
