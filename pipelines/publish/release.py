@@ -287,9 +287,15 @@ class Content:
 _last_encoded: list[tuple[dict[str, pl.DataFrame], dict[str, bytes], dict[str, str]]] = []
 
 
+def _exact(df: pl.DataFrame) -> pl.DataFrame:
+    """Float columns as text: Polars' equality takes -0.0 for 0.0, which a CSV tells apart."""
+    floats = [name for name, dtype in df.schema.items() if dtype.is_float()]
+    return df.with_columns(pl.col(floats).cast(pl.String)) if floats else df
+
+
 def _same_frames(a: dict[str, pl.DataFrame], b: dict[str, pl.DataFrame]) -> bool:
     """The same tables, cell for cell (a comparison in Polars takes a small part of an encoding)."""
-    return all(a[name].schema == b[name].schema and a[name].equals(b[name]) for name in TABLES)
+    return all(a[name].schema == b[name].schema and _exact(a[name]).equals(_exact(b[name])) for name in TABLES)
 
 
 def _encode(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, bytes], dict[str, str]]:
