@@ -11,7 +11,8 @@ second look; what depends on other rows is checked on the full tables:
 Frictionless checks         where a delta validation checks it
 ==========================  ===================================================
 descriptor (profile)        ``datapackage.json`` whole, except the ``sources``
-                            entries the previous release listed already
+                            entries the previous release listed already (its
+                            descriptor matching its SHA256SUMS)
 header, labels              Frictionless, on a delta file that starts with the
                             table's own header
 cells: type, required,      Frictionless, on the delta rows: the records that
@@ -32,7 +33,8 @@ The parts both files share (the bytes before the first and after the last
 difference) are the same records and are not split at all, so a refresh reads
 little more than the changed rows. A table is validated in full when there is
 no previous release, when its schema or CSV dialect (as declared, or as
-sniffed where a release declared none) differs from the previous release's, when the previous file does not match the hash its release
+sniffed where a release declared none) differs from the previous release's,
+when the previous descriptor or file does not match the hash its release
 recorded, or when ``POLICY_TASKS_FULL_VALIDATION=1`` (``policy-tasks build
 --full-validation``) asks for the whole package.
 """
@@ -55,6 +57,7 @@ from typing import Any
 import frictionless
 import polars as pl
 
+from pipelines.publish.delta import release_sums
 from pipelines.publish.gate import BlockingFailure, _keys_at
 from schemas.tables import TABLES
 
@@ -316,27 +319,46 @@ def sniffed_dialect(data: bytes) -> tuple[Any, ...]:
     return (config.delimiter, quote, config.escapechar, config.skipinitialspace)
 
 
-def read_dialect(resource: dict[str, Any], data: bytes) -> tuple[Any, ...]:
-    """The dialect Frictionless reads a resource's file with: the one it declares, else the one sniffed."""
-    declared = resource.get("dialect") or {}
-    if all(k in declared for k in ("delimiter", "quoteChar", "skipInitialSpace")):
-        # Declared values win over what is sniffed (set_not_defined in Frictionless' CSV parser).
-        return (declared["delimiter"], declared["quoteChar"], declared.get("escapeChar"), declared["skipInitialSpace"])
-    return sniffed_dialect(data)
+# What Frictionless reads a CSV with when the descriptor leaves it unsaid; the
+# line terminator is left out of comparisons (Python's CSV reader ignores it).
+_READ_DEFAULTS = {"header": True, "doubleQuote": True, "escapeChar": None}
+_SNIFFED_FIELDS = ("delimiter", "quoteChar", "escapeChar", "skipInitialSpace")
+_NOT_READ = ("lineTerminator", "$schema")
+
+
+def read_dialect(resource: dict[str, Any], data: bytes) -> dict[str, Any] | None:
+    """The dialect Frictionless reads a resource's file with: as declared, else as sniffed.
+
+    Declared values win over sniffed ones (``set_not_defined`` in Frictionless'
+    CSV parser). None when only part of it is declared: Frictionless then sniffs
+    the rest from a sample narrowed by what is declared, which is not modelled
+    here, so such a file is compared with nothing (and validated in full).
+    """
+    declared = resource.get("dialect")
+    if declared is None:
+        return _READ_DEFAULTS | dict(zip(_SNIFFED_FIELDS, sniffed_dialect(data), strict=True))
+    if not isinstance(declared, dict) or not all(k in declared for k in ("delimiter", "quoteChar", "skipInitialSpace")):
+        return None
+    return _READ_DEFAULTS | {k: v for k, v in declared.items() if k not in _NOT_READ}
 
 
 def same_dialect(
     new: bytes, old: bytes, new_res: dict[str, Any] | None = None, old_res: dict[str, Any] | None = None
 ) -> bool:
-    """Both files parse with the same dialect (trivially when they start with the same lines).
+    """Frictionless reads both files with the same dialect.
 
-    ``new_res``/``old_res``: their resources; a declared dialect spares sniffing
-    (releases before the dialect was declared are sniffed).
+    ``new_res``/``old_res``: their resources. Two declared dialects are compared
+    as declared (nothing is sniffed); a release from before the dialect was
+    declared is sniffed. Files that start with the same lines sniff alike, a
+    shortcut taken only when neither declares a dialect.
     """
-    head = 64 * 1024
-    if new[:head] == old[:head] and new[:head].count(b"\n") >= SNIFF_LINES:
-        return True
-    return read_dialect(new_res or {}, new) == read_dialect(old_res or {}, old)
+    new_res, old_res = new_res or {}, old_res or {}
+    if "dialect" not in new_res and "dialect" not in old_res:
+        head = 64 * 1024
+        if new[:head] == old[:head] and new[:head].count(b"\n") >= SNIFF_LINES:
+            return True
+    new_dialect = read_dialect(new_res, new)
+    return new_dialect is not None and new_dialect == read_dialect(old_res, old)
 
 
 # --- cross-row facts on the full tables ---------------------------------------
@@ -406,15 +428,22 @@ class PackageCheck:
     full_tables: dict[str, str]  # tables validated in full, and why
 
 
-def _previous_package(previous: Path | None) -> dict[str, Any]:
-    """The previous release's descriptor (empty when there is none or it cannot be read)."""
-    if previous is None or not (previous / "datapackage.json").is_file():
-        return {}
+def _previous_package(previous: Path | None) -> tuple[dict[str, Any], str | None]:
+    """The previous release's descriptor as it was published and validated, or empty and why not.
+
+    Empty (nothing carries over: every table and source is checked) when it is
+    missing, cannot be read, or no longer matches the release's SHA256SUMS.
+    """
+    if previous is None:
+        return {}, "no previous release"
     try:
-        package = json.loads((previous / "datapackage.json").read_text(encoding="utf-8"))
+        data = (previous / "datapackage.json").read_bytes()
+        package = json.loads(data.decode("utf-8"))
     except (OSError, ValueError):
-        return {}
-    return package if isinstance(package, dict) else {}
+        return {}, "previous descriptor missing or unreadable"
+    if hashlib.sha256(data).hexdigest() != release_sums(previous).get("datapackage.json"):
+        return {}, "previous descriptor does not match its recorded hash"
+    return (package, None) if isinstance(package, dict) else ({}, "previous descriptor is no object")
 
 
 def _resources_by_name(package: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -446,10 +475,15 @@ def new_sources_only(descriptor: dict[str, Any], old_package: dict[str, Any]) ->
     return {**descriptor, "sources": fresh or sources[:1]}
 
 
-def _old_bytes(previous: Path, res: dict[str, Any], old: dict[str, Any] | None) -> tuple[bytes | None, str | None]:
-    """The previous release's file of this table, when its rows can stand for validated rows."""
+def _old_bytes(
+    previous: Path, res: dict[str, Any], old: dict[str, Any] | None, no_base: str | None = None
+) -> tuple[bytes | None, str | None]:
+    """The previous release's file of this table, when its rows can stand for validated rows.
+
+    ``no_base``: why the previous descriptor cannot be used, when it cannot.
+    """
     if old is None:
-        return None, "not in the previous release"
+        return None, no_base or "not in the previous release"
     if old.get("schema") != res["schema"]:
         return None, "table schema changed"
     path = previous / str(old.get("path", ""))
@@ -503,10 +537,11 @@ def check_package(
         # The key checks (Polars on the full tables) and reading and hashing the previous
         # release's files release the GIL: they run while Frictionless, which holds it, works.
         keys = pool.submit(key_failures, frames)
-        old_package = _previous_package(previous)
+        old_package, no_base = _previous_package(previous)
         old_resources = _resources_by_name(old_package)
         olds = {
-            res["name"]: pool.submit(_old_bytes, previous, res, old_resources.get(res["name"])) for res in resources
+            res["name"]: pool.submit(_old_bytes, previous, res, old_resources.get(res["name"]), no_base)
+            for res in resources
         }
         checked = new_sources_only(descriptor, old_package)
         report = frictionless.Package.validate_descriptor(checked, basepath=str(root))

@@ -305,7 +305,9 @@ def _encode(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, bytes], dict[str
             return encoded, sha256
     encoded = {name: csv_bytes(frames[name]) for name in TABLES}
     sha256 = {name: hashlib.sha256(data).hexdigest() for name, data in encoded.items()}
-    _last_encoded[:] = [(frames, encoded, sha256)]
+    # Clones (cheap: the buffers are shared) keep the values encoded even if a caller
+    # later changes its frame in place, which would otherwise change the memo's too.
+    _last_encoded[:] = [({name: df.clone() for name, df in frames.items()}, encoded, sha256)]
     return encoded, sha256
 
 
@@ -324,20 +326,25 @@ def release_content(frames: dict[str, pl.DataFrame]) -> Content:
 # --- one GX validation per build ------------------------------------------------
 
 
-def _code_files() -> tuple[tuple[str, int, int], ...]:
-    """The pipeline's and the models' source files, with what ``stat`` says of them."""
+def _code_files() -> tuple[tuple[str, int, int, int, int], ...]:
+    """The pipeline's and the models' source files, with what ``stat`` says of them.
+
+    The change time and inode too: a copy that keeps modification times
+    (``cp -p``, ``rsync -t``) cannot keep those.
+    """
     files = []
     for folder in ("pipelines", "schemas"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             st = path.stat()
-            files.append((path.relative_to(ROOT).as_posix(), st.st_mtime_ns, st.st_size))
+            rel = path.relative_to(ROOT).as_posix()
+            files.append((rel, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_size))
     return tuple(files)
 
 
 @functools.lru_cache(maxsize=4)
-def _fingerprint(files: tuple[tuple[str, int, int], ...]) -> str:
+def _fingerprint(files: tuple[tuple[str, int, int, int, int], ...]) -> str:
     digest = hashlib.sha256(importlib.metadata.version("great_expectations").encode())
-    for rel, _mtime, _size in files:
+    for rel, *_stat in files:
         digest.update(rel.encode() + b"\0" + (ROOT / rel).read_bytes())
     return digest.hexdigest()[:16]
 

@@ -5,6 +5,7 @@ full ``frictionless validate``, and a broken row stops the publish with table,
 row and reason, whether the rows were validated in full or as a delta.
 """
 
+import hashlib
 import json
 import os
 import random
@@ -183,11 +184,26 @@ def test_a_refresh_between_releases_that_declare_the_dialect_sniffs_nothing(publ
 
 
 def test_a_release_without_a_declared_dialect_is_compared_by_sniffing(frames):
+    from pipelines.publish.descriptor import CSV_DIALECT
+
     new = release_mod.csv_bytes(frames["tasks"])
     semicolons = b"a;b\n" + b"".join(f"{i};x,y\n".encode() for i in range(150))
-    declared = {"dialect": {"delimiter": ",", "quoteChar": '"', "skipInitialSpace": False}}
-    assert package_check.same_dialect(new, new[:-1] + b"\n", declared, {})  # sniffed as declared
+    declared = {"dialect": CSV_DIALECT}
+    assert package_check.same_dialect(new, new, declared, {})  # the old file sniffs as declared
     assert not package_check.same_dialect(new, semicolons, declared, {})
+
+
+def test_declared_dialects_are_compared_whole_even_for_identical_bytes(frames):
+    """Frictionless reads the same bytes differently under two declarations: no shortcut on the bytes."""
+    from pipelines.publish.descriptor import CSV_DIALECT
+
+    data = release_mod.csv_bytes(frames["tasks"])
+    spaced = {"dialect": {**CSV_DIALECT, "skipInitialSpace": True}}
+    assert package_check.same_dialect(data, data, {"dialect": CSV_DIALECT}, {"dialect": dict(CSV_DIALECT)})
+    assert not package_check.same_dialect(data, data, {"dialect": CSV_DIALECT}, spaced)
+    assert not package_check.same_dialect(data, data, {"dialect": CSV_DIALECT}, {"dialect": {"header": False}})
+    partial = {"dialect": {"delimiter": ","}}  # the rest sniffed from a narrowed sample: not compared
+    assert not package_check.same_dialect(data, data, partial, partial)
 
 
 def test_only_sources_the_previous_release_did_not_list_are_checked_again():
@@ -201,6 +217,20 @@ def test_only_sources_the_previous_release_did_not_list_are_checked_again():
     changed = {**c, "sha256": "0" * 64}
     checked = package_check.new_sources_only({**descriptor, "sources": [a, b, changed]}, descriptor)
     assert checked["sources"] == [changed]
+
+
+def test_a_previous_descriptor_edited_after_publication_carries_nothing_over(published, frames):
+    """Its sources and tables no longer say what was validated: everything is checked again."""
+    latest = (published / DATASET / "latest").resolve()
+    descriptor = latest / "datapackage.json"
+    descriptor.write_text(descriptor.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    _, task_id = _late_task(frames)
+    release = write_release(_rewrite(frames, task_id, "改写"), published, expectations=False)
+    validated, total = (int(n) for n in release.frictionless.split(": ")[1].split(" rows")[0].split(" of "))
+    assert validated == total
+    check = _check_against(frames, latest, published.parent / "again")
+    assert set(check.full_tables) == set(TABLES)
+    assert set(check.full_tables.values()) == {"previous descriptor does not match its recorded hash"}
 
 
 def test_a_bad_new_source_entry_fails_the_package_check(published, frames, monkeypatch):
@@ -233,6 +263,12 @@ def test_the_check_and_the_release_encode_the_same_tables_once(frames, monkeypat
     assert len(calls) == 2 * len(TABLES)
     assert changed.version != first.version and changed.encoded["tasks"] != first.encoded["tasks"]
     assert "改写".encode() in changed.encoded["tasks"]
+    # A frame changed in place after it was encoded is encoded again.
+    mutable = {name: df.clone() for name, df in frames.items()}
+    before_edit = release_content(mutable).encoded["tasks"]
+    mutable["tasks"][0, "text"] = "就地改写"
+    after_edit = release_content(mutable).encoded["tasks"]
+    assert after_edit != before_edit and "就地改写".encode() in after_edit
     # Polars calls -0.0 equal to 0.0; the CSV does not, so neither may the memo.
     signed = {
         sign: {**frames, "targets": frames["targets"].with_columns(pl.lit(sign * 0.0).alias("value_max"))}
@@ -309,12 +345,23 @@ def _check_against(frames: dict[str, pl.DataFrame], previous, root) -> package_c
     return check_package(root, descriptor, content.frames, previous)
 
 
+def _republish_descriptor(release, package) -> None:
+    """Rewrite a release's descriptor and its line in SHA256SUMS, as if it had been published so."""
+    data = json.dumps(package, ensure_ascii=False).encode()
+    (release / "datapackage.json").write_bytes(data)
+    sums = (release / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
+    digest = hashlib.sha256(data).hexdigest()
+    sums = [f"{digest}  datapackage.json" if line.endswith("  datapackage.json") else line for line in sums]
+    (release / "SHA256SUMS").write_text("\n".join(sums) + "\n", encoding="utf-8")
+
+
 def test_a_table_whose_schema_changed_is_validated_in_full(published, frames, tmp_path):
     latest = (published / DATASET / "latest").resolve()
     package = json.loads((latest / "datapackage.json").read_text(encoding="utf-8"))
     glossary = next(r for r in package["resources"] if r["name"] == "glossary")
     glossary["schema"]["fields"][0]["description"] = "an older wording"
-    (latest / "datapackage.json").write_text(json.dumps(package, ensure_ascii=False), encoding="utf-8")
+    # As a release of an older model would have published it: its SHA256SUMS agrees.
+    _republish_descriptor(latest, package)
     (latest / "tasks.csv").write_bytes(b"tampered\n")  # no longer what its release validated
     check = _check_against(frames, latest, tmp_path / "release")
     assert not check.failures and check.mode == "delta"
@@ -582,8 +629,10 @@ def test_the_code_fingerprint_follows_an_edit_of_the_pipeline(tmp_path, monkeypa
     monkeypatch.setattr(release_mod, "ROOT", tmp_path)
     first = release_mod.code_fingerprint()
     assert release_mod.code_fingerprint() == first
-    source.write_text("MIN = 2\n", encoding="utf-8")  # same size; a new modification time
-    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 1_000_000))
+    before = source.stat()
+    source.write_text("MIN = 2\n", encoding="utf-8")  # same size, and the modification time put back
+    os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (source.stat().st_mtime_ns, source.stat().st_size) == (before.st_mtime_ns, before.st_size)
     second = release_mod.code_fingerprint()
     assert second != first
     (tmp_path / "schemas" / "new.py").write_text("", encoding="utf-8")  # a file added
