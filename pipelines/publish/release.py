@@ -256,7 +256,7 @@ def write_database(db: Path, frames: dict[str, pl.DataFrame], delta: ReleaseDelt
     if delta is not None and _copy_duckdb(delta, db):
         try:
             patched = patch_duckdb(db, delta, frames)
-        except duckdb.Error as exc:
+        except (duckdb.Error, ValueError) as exc:  # ValueError: insert_batches found no order for the rows
             # A fresh write enforces the same keys: a real problem with the rows fails it too.
             log.warning("%s: patching the previous release's file failed (%s); writing it anew", DUCKDB_FILE, exc)
     if not patched:
@@ -599,7 +599,7 @@ def _write_and_check(
     # A failure to write them fails the release, named.
     try:
         hashes[DUCKDB_FILE] = database.result()
-    except (OSError, duckdb.Error) as exc:
+    except (OSError, duckdb.Error, ValueError) as exc:
         raise PublishError(f"{DUCKDB_FILE} could not be written: {exc}") from exc
     try:
         hashes |= copies.result()
