@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import dagster as dg
 from dagster import DagsterEventType
 
 from pipelines.assets.partitions import notice_partitions
+from pipelines.atomic import write_atomic
 from pipelines.ingest.read import sha256_bytes
 from pipelines.publish.descriptor import DATASET
 from pipelines.publish.release import publish_lock
@@ -332,12 +332,6 @@ def update_changelog(published_dir: Path) -> InputChanges | None:
         old = path.read_text(encoding="utf-8") if path.is_file() else ""
         head = "# Changelog\n\nNewest release first. Each entry names the notices added, changed or removed.\n\n"
         body = old[len(head) :] if old.startswith(head) else old
-        _write_atomic(path, head + entry + ("\n" + body if body else ""))
-        _write_atomic(state_path, json.dumps({"version": release.name}) + "\n")
+        write_atomic(path, head + entry + ("\n" + body if body else ""))
+        write_atomic(state_path, json.dumps({"version": release.name}) + "\n")
         return changes
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -24,13 +24,13 @@ cache.
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import dagster as dg
 from dagster import SensorEvaluationContext
 
 from pipelines.assets.partitions import notice_partitions
+from pipelines.atomic import write_atomic
 from pipelines.automation import notice_job, tables_job
 from pipelines.ingest.read import list_notice_files
 from pipelines.refresh import (
@@ -92,9 +92,7 @@ def save_scan_cache(path: Path, cache: dict[str, list], cursor: str | None = Non
     if named == cursor and path.is_file():
         return named
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, text)
     return named
 
 

@@ -18,6 +18,8 @@ import dagster as dg
 import polars as pl
 from upath import UPath
 
+from pipelines.atomic import write_atomic
+
 
 class PartitionFiles(Mapping[str, Any]):
     """``{partition key: stored value}`` read lazily, with a stamp per stored file.
@@ -63,10 +65,7 @@ class PartitionedPickleIOManager(dg.UPathIOManager):
         if not self._local(path):
             path.write_bytes(data)
             return
-        # Replaced whole: the tables (another run) never read half a pickle.
-        tmp = Path(str(path)).with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_bytes(data)
-        os.replace(tmp, str(path))
+        write_atomic(Path(str(path)), data)  # the tables (another run) never read half a pickle
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         return pickle.loads(path.read_bytes())

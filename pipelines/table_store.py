@@ -38,6 +38,7 @@ from typing import Any
 
 import polars as pl
 
+from pipelines.atomic import write_atomic
 from pipelines.combine import NOTICE_TABLES, frame
 from schemas.tables import TABLES, polars_schema
 
@@ -233,9 +234,7 @@ class TableStore:
         """Write the index and make it current by replacing ``store.json`` (a crash leaves the old store)."""
         name = f"index-{time.time_ns()}-{os.getpid()}.arrow"
         index.write_ipc(self.folder / name, compression="uncompressed")
-        tmp = self.folder / f".store.json.{os.getpid()}"
-        tmp.write_text(json.dumps({"layout": LAYOUT, "index": name, "segments": segments}), encoding="utf-8")
-        os.replace(tmp, self.folder / "store.json")
+        write_atomic(self.folder / "store.json", json.dumps({"layout": LAYOUT, "index": name, "segments": segments}))
         keep = {"store.json", name, *(seg["name"] for seg in segments)}
         for path in self.folder.iterdir():  # superseded segments and indexes, and what a crash left
             if path.name not in keep:
