@@ -32,6 +32,6 @@ def _fresh_encoding_memo():
     (a test that swaps the CSV writer must see it called)."""
     from pipelines.publish import release
 
-    release._last_encoded.clear()
+    release._last_encoded = None
     yield
-    release._last_encoded.clear()
+    release._last_encoded = None

@@ -450,12 +450,7 @@ def _resources_by_name(package: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r.get("name"): r for r in package.get("resources", []) if isinstance(r, dict)}
 
 
-def _source_key(source: Any) -> Any:
-    """An entry as something hashable: its items (strings) in order, or its JSON when it nests."""
-    if isinstance(source, dict):
-        items = tuple(sorted(source.items()))
-        if all(isinstance(v, str | int | float | bool) or v is None for _, v in items):
-            return items
+def _source_key(source: Any) -> str:
     return json.dumps(source, sort_keys=True, ensure_ascii=False)
 
 
@@ -580,7 +575,7 @@ def _delta_failures(
             failures += file_failures(name, new, res)
         old, why = olds[name].result()
         if old is not None and not same_dialect(new, old, res, old_resources[name]):
-            old, why = None, "CSV dialect sniffed differently"
+            old, why = None, "CSV dialect differs"
         old_rows = old_resources[name].get("rows") if old is not None else None
         delta = deltas[name] = table_delta(new, old, why, old_rows if isinstance(old_rows, int) else None)
         if delta.rows != res["rows"]:

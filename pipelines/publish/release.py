@@ -122,9 +122,7 @@ def created_timestamp(notices: pl.DataFrame) -> str:
 def sources(notices: pl.DataFrame) -> list[dict[str, Any]]:
     """One ``sources`` entry per notice: what a citation of the input needs."""
     out = []
-    wanted = ("title", "file_name", "issuer", "doc_number", "published_date", "raw_sha256", "source_url")
-    # Only the columns cited: a row as a dict of every column costs more than the entry.
-    for row in notices.select([c for c in wanted if c in notices.columns]).iter_rows(named=True):
+    for row in notices.iter_rows(named=True):
         entry = {
             "title": row["title"],
             "path": f"raw/{row['file_name']}",
@@ -281,10 +279,10 @@ class Content:
         return dt.datetime.strptime(self.created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
 
 
-# The tables last encoded in this process, with their CSV bytes: a build's GX
-# check and its release step take the same tables, and encoding them (hundreds
-# of MB for a thousand notices) cost about a second each time.
-_last_encoded: list[tuple[dict[str, pl.DataFrame], dict[str, bytes], dict[str, str]]] = []
+# The tables last encoded in this process, with their CSV bytes and hashes: a
+# build's GX check and its release step take the same tables, and encoding them
+# (hundreds of MB for a thousand notices) cost about a second each time.
+_last_encoded: tuple[dict[str, pl.DataFrame], dict[str, bytes], dict[str, str]] | None = None
 
 
 def _exact(df: pl.DataFrame) -> pl.DataFrame:
@@ -300,14 +298,15 @@ def _same_frames(a: dict[str, pl.DataFrame], b: dict[str, pl.DataFrame]) -> bool
 
 def _encode(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, bytes], dict[str, str]]:
     """Each table's CSV bytes and their SHA-256: reused when these very tables were just encoded."""
-    for last_frames, encoded, sha256 in list(_last_encoded):
-        if _same_frames(last_frames, frames):
-            return encoded, sha256
+    global _last_encoded
+    last = _last_encoded  # one read: another thread may replace it meanwhile
+    if last is not None and _same_frames(last[0], frames):
+        return last[1], last[2]
     encoded = {name: csv_bytes(frames[name]) for name in TABLES}
     sha256 = {name: hashlib.sha256(data).hexdigest() for name, data in encoded.items()}
     # Clones (cheap: the buffers are shared) keep the values encoded even if a caller
     # later changes its frame in place, which would otherwise change the memo's too.
-    _last_encoded[:] = [({name: df.clone() for name, df in frames.items()}, encoded, sha256)]
+    _last_encoded = ({name: df.clone() for name, df in frames.items()}, encoded, sha256)
     return encoded, sha256
 
 
@@ -353,7 +352,7 @@ def code_fingerprint() -> str:
     """What the suites are made of: GX's version and the source of the pipeline and the models.
 
     A recorded validation stands for a new one only when this is unchanged.
-    The sources are read again only when a file's time or size changed.
+    The sources are read again only when what ``stat`` says of a file changed.
     """
     return _fingerprint(_code_files())
 
