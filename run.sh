@@ -20,9 +20,17 @@ setup() {
   touch "$stamp"
 }
 
+# The clean and parse stages compiled by mypyc (pipelines/compiled.py): built
+# when missing or older than the sources, ~20 s. Without it (no C compiler, say)
+# the same Python modules run, only slower.
+compile_stages() {
+  .venv/bin/python -m pipelines.compiled --if-stale >&2 || echo "run.sh: going on with the Python modules" >&2
+}
+
 cmd="${1:-build}"
 [ $# -gt 0 ] && shift
 setup
+compile_stages
 case "$cmd" in
   build) exec .venv/bin/policy-tasks build "$@" ;;
   test)

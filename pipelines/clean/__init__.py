@@ -1,0 +1,6 @@
+"""Clean: decoded text in, normalised lines (original script and simplified) out."""
+
+from pipelines.compiled import use_compiled
+
+# The compiled build of these modules when it matches them (pipelines/compiled.py).
+COMPILED = use_compiled(__name__, __path__)

@@ -42,8 +42,12 @@ def normalize_punctuation(text: str) -> str:
     """Map full-width structural punctuation and digits to half-width."""
     # A notice uses a handful of distinct full-width characters, each many times:
     # one C-level str.replace per distinct character beats a Python callback per
-    # occurrence. Safe in any order: every replacement is ASCII or empty, never a key.
-    for char in set(_FULL.findall(text)):
+    # occurrence. The scan resumes where it found the last one (everything before
+    # is done) rather than listing every occurrence first. Safe in any order:
+    # every replacement is ASCII or empty, never a key.
+    search, pos = _FULL.search, 0
+    while (m := search(text, pos)) is not None:
+        char, pos = m.group(), m.start()
         text = text.replace(char, _FULL_TO_HALF[char])
     return text
 

@@ -95,6 +95,8 @@ def detect_script(text: str, simplified: str | None = None) -> str:
     # A sample decides: one notice has one script, and 50 MB files stay cheap.
     text = text[:SAMPLE_CHARS]
     simplified = to_simplified(text) if simplified is None else simplified[:SAMPLE_CHARS]
+    if text == simplified:
+        return "simplified"  # nothing changed (most notices): no share to work out
     cjk = sum(map(len, _CJK_RUN.findall(text)))
     # Characters that t2s changed are CJK by construction. Compare blocks first:
     # simplified text leaves almost every block unchanged, so few are counted.

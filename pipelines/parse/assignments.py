@@ -219,9 +219,9 @@ def parse_bracket(content: str) -> tuple[tuple[tuple[str, str], ...], str | None
         for k, m in enumerate(labelled):
             end = labelled[k + 1].start() if k + 1 < len(labelled) else len(content)
             chunk = content[m.end() : end].strip(" ,;。")
-            role = LABELS[m.group(1)]
+            label_role = LABELS[m.group(1)]
             for part in SEGMENT_SPLIT.split(chunk):
-                pairs += [(u, role) for u in _units_of(part)]
+                pairs += [(u, label_role) for u in _units_of(part)]
         return _finalise(pairs), deadline
     pending: list[str] = []
     for raw in SEGMENT_SPLIT.split(content):

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from pipelines.clean.notice import CleanedNotice
 from pipelines.parse.assignments import FIRST_LISTED_LEADS, Clause, extract_clauses, has_cut_bracket
 from pipelines.parse.glossary import extract_glossary
@@ -23,6 +25,8 @@ LEADER_HEADING = re.compile(
 INHERITED_FLAGS = ("section_missing", "continues_elsewhere", "page_jump")
 
 
+# Pickled between runs (the per-partition store): a plain class, also when compiled.
+@mypyc_attr(native_class=False)
 @dataclass
 class ParsedNotice:
     """The rows one notice contributes to each table, and what looked wrong."""
@@ -86,7 +90,7 @@ def _node_texts(node: Node, whole: bool) -> tuple[str, str]:
     return "\n".join(parts_o), "\n".join(parts_s)
 
 
-def _target_rows(text_s: str, section_id: str, task_id: str | None) -> list[Row]:
+def _target_rows(text_s: str, section_id: str | None, task_id: str | None) -> list[Row]:
     """Target rows read from one task's (or one section intro's) simplified text."""
     owner = task_id or section_id
     return [
