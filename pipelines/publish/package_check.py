@@ -391,16 +391,16 @@ def key_failures(frames: dict[str, pl.DataFrame]) -> list[BlockingFailure]:
             (all_null, f"primary-key-error: the cells of {pk} are all missing"),
             (dup, f"primary-key-error: {pk} repeats"),
         ):
-            rows = [i for i, bad in enumerate(mask.to_list()) if bad]
-            if rows:
+            if mask.any():  # in Polars; the row numbers only for a failure
+                rows = mask.arg_true().to_list()
                 out.append(BlockingFailure(name, "frictionless", reason, len(rows), _keys_at(df, name, rows)))
         for col_name, col in spec.schema.columns.items():
             if not col.unique:
                 continue
             values = _blank_as_null(df, [col_name]).to_series()
             mask = values.is_duplicated() & values.is_not_null()
-            rows = [i for i, bad in enumerate(mask.to_list()) if bad]
-            if rows:
+            if mask.any():
+                rows = mask.arg_true().to_list()
                 reason = f"unique-error: {col_name} repeats"
                 out.append(BlockingFailure(name, "frictionless", reason, len(rows), _keys_at(df, name, rows)))
     return out
