@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/refresh_bench.py            # N = 100 and 1000
     .venv/bin/python benchmarks/refresh_bench.py -n 100     # one size
     .venv/bin/python benchmarks/refresh_bench.py --parse-only
+    POLICY_TASKS_PURE_PYTHON=1 .venv/bin/python benchmarks/refresh_bench.py --parse-only   # without the compiled build
 
 Each N runs in a fresh subprocess (so its peak RSS is its own) on a corpus from
 generate_corpus.py in a temporary folder. Figures, not assertions.
@@ -31,6 +32,8 @@ FLOOR_RE = re.compile(r"[((][^()()]{0,200}?(?:牵头|负责)[^()()]{0,200}?[))]"
 
 
 def core_parse(paths: list[Path]) -> dict:
+    import pipelines.parse.notice
+    from pipelines.compiled import is_compiled
     from pipelines.ingest.read import read_notice
     from pipelines.stages import clean_stage, parse_stage
 
@@ -44,7 +47,12 @@ def core_parse(paths: list[Path]) -> dict:
     for p in paths:
         hits += len(FLOOR_RE.findall(p.read_bytes().decode("utf-8")))
     floor_s = time.perf_counter() - t
-    return {"mb": size / 1e6, "parse_mb_s": size / 1e6 / parse_s, "floor_mb_s": size / 1e6 / floor_s}
+    return {
+        "mb": size / 1e6,
+        "parse_mb_s": size / 1e6 / parse_s,
+        "floor_mb_s": size / 1e6 / floor_s,
+        "compiled": is_compiled(pipelines.parse.notice),
+    }
 
 
 def one_size(n: int, parse_only: bool) -> dict:
@@ -125,6 +133,10 @@ def main() -> None:
             f"{n:5d} {r['mb']:6.1f} {r['parse_mb_s']:10.2f} {r['floor_mb_s']:10.1f} {full} {r['peak_rss_mb']:8.0f}{cold}"
         )
     print("floors: core parse >= 20 MB/s; adding one notice to 1000 <= 5 % of the full build")
+    print(
+        "parser: "
+        + ("compiled by mypyc (pipelines/compiled.py)" if r["compiled"] else "the Python modules (no current build)")
+    )
     print(
         "add 1: the first notice added, in the process that ran the full build; median of 3: that one and the next"
         f" {ADDS - 1}, one build each; new process: `python -m pipelines.cli build`, imports included"
