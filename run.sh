@@ -21,8 +21,8 @@ setup() {
 }
 
 # The clean and parse stages compiled by mypyc (pipelines/compiled.py): built
-# when missing or older than the sources, ~20 s. Without it (no C compiler, say)
-# the same Python modules run, only slower.
+# when missing or when the sources' hashes no longer match its manifest, ~20 s.
+# Without it (no C compiler, say) the same Python modules run, only slower.
 compile_stages() {
   .venv/bin/python -m pipelines.compiled --if-stale >&2 || echo "run.sh: going on with the Python modules" >&2
 }

@@ -93,8 +93,7 @@ def _fake_build(directory: Path, root: Path) -> None:
         target = (directory / rel).with_suffix(compiled._abi())
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(b"")
-    manifest = {"abi": compiled._abi(), "group": compiled.GROUP, "sources": compiled.source_hashes(root)}
-    (directory / compiled.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    (directory / compiled.MANIFEST).write_text(json.dumps(compiled.manifest_for(root)), encoding="utf-8")
 
 
 @pytest.fixture

@@ -336,16 +336,8 @@ def extract_targets(text: str) -> list[Target]:
     targets: list[Target] = []
     prev_end = 0
     quoted = "“" in text or "《" in text  # most texts quote nothing: skip the per-match check
-    # _candidates(text), written out: a generator costs a frame switch per candidate.
-    search, match = _CANDIDATE_START.search, _CANDIDATE.match
-    pos = 0
-    while (hit := search(text, pos)) is not None:
-        m = match(text, hit.start())
-        if m is None:
-            pos = hit.start() + 1
-            continue
+    for m in _candidates(text):
         num_start, end = m.span()
-        pos = end  # a candidate is never empty
         pct, pn1, pn2, ppost, n1, p1, n2, g_mag, g_meas, bmag, g_post, c1, c2, cmag, cmeas, cpost = m.groups()
         before = text[num_start - 1] if num_start else ""
         if before == "第" or (before.isascii() and before.isalpha()):

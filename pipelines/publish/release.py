@@ -558,9 +558,6 @@ def _write_and_check(
     """Write the release into ``tmp`` and run its blocking checks (raises on failure)."""
     frames, encoded, version, created = content.frames, content.encoded, content.version, content.created
     tmp.mkdir(parents=True)
-    # Before the threads start: row by row in Python, it would otherwise hold the
-    # GIL while waiting on a Polars pool that the threads keep busy.
-    notice_sources = sources(frames["notices"])
     # The DuckDB file and the copies are written in threads while the CSVs are written and
     # checked: DuckDB, Parquet, hashing and file writes release the GIL, Frictionless and GX hold it.
     database = pool.submit(write_database, tmp / DUCKDB_FILE, frames, delta)
@@ -575,7 +572,7 @@ def _write_and_check(
         if failures:
             raise _reject(failures, "release blocked by Great Expectations")
         n_expectations = sum(o.n_expectations for o in outcomes.values())
-    descriptor = package_descriptor(version, created, resources, notice_sources)
+    descriptor = package_descriptor(version, created, resources, sources(frames["notices"]))
     problems = drift(descriptor)
     if problems:
         raise _reject([BlockingFailure("datapackage", "schema_drift", p) for p in problems], "schema drift")
