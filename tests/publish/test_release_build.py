@@ -22,6 +22,7 @@ import pytest
 from pipelines.assets.release import gx_check_name
 from pipelines.cli import build
 from pipelines.publish import release as release_mod
+from pipelines.publish import release_files
 from pipelines.publish.changelog import read_release_tables
 from pipelines.publish.excel import BOM
 from pipelines.publish.release import PublishError, ReleaseBlocked, write_release
@@ -241,8 +242,8 @@ def test_a_crash_midway_leaves_no_half_written_release(published, frames, monkey
     def crash(*_a, **_k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(release_mod, "write_duckdb", crash)  # written anew…
-    monkeypatch.setattr(release_mod, "patch_duckdb", crash)  # …or patched from the previous release
+    monkeypatch.setattr(release_files, "write_duckdb", crash)  # written anew…
+    monkeypatch.setattr(release_files, "patch_duckdb", crash)  # …or patched from the previous release
     with pytest.raises(PublishError, match=r"policy-tasks\.duckdb could not be written: disk full"):
         write_release(frames, published, expectations=False)
     assert _state(published) == before
@@ -255,7 +256,7 @@ def test_copies_that_cannot_be_written_fail_the_release_by_name(published, frame
     def crash(*_a, **_k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(release_mod, "write_excel_csv", crash)  # in the worker thread
+    monkeypatch.setattr(release_files, "write_excel_csv", crash)  # in the worker thread
     with pytest.raises(PublishError, match="csv-excel/ and parquet/ copies could not be written: disk full"):
         write_release(frames, published, expectations=False)
     assert _state(published) == before
