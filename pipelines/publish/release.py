@@ -58,12 +58,14 @@ from pipelines.publish.package_check import check_package, frictionless_failures
 from pipelines.publish.release_files import (
     STAGED_PREFIX,
     StageError,
+    discard,
     prune_staged,
     quick_gil_handoff,
     stage_files,
     start_data_files,
     take_staged,
     verify_files,
+    write_tables,
 )
 from pipelines.publish.release_readme import DOCS_FOLDER, release_readme
 from schemas.tables import TABLES
@@ -407,7 +409,7 @@ def record_expectations(
             and not staging.exception()
             and staging.result()
         ):
-            shutil.rmtree(staged, ignore_errors=True)  # ours, and no release will take it
+            discard(staged)  # ours, and no release will take it
         raise
     return outcomes
 
@@ -503,6 +505,7 @@ def write_release(
         if final.is_dir():
             point_latest(dataset_dir, version)
             prune_gx_records(gx_records, version)
+            discard(staged_path(out_dir, version))  # staged by this build's check while another published it
             return Release(final, version, created, new=False)
         for stale in dataset_dir.glob(".tmp-*"):  # left by a crashed build; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
@@ -549,20 +552,24 @@ def _write_and_check(
     """Write the release into ``tmp`` and run its blocking checks (raises on failure).
 
     The data files come from ``staged`` when the GX check staged them there for
-    this content; otherwise they are written now, in threads while the checks
-    below run (DuckDB, Parquet and file writes release the GIL).
+    this content; otherwise the CSVs are written now and the copies and the
+    DuckDB file in threads while the checks below run (DuckDB, Parquet and file
+    writes release the GIL).
     """
     frames, encoded, version, created = content.frames, content.encoded, content.version, content.created
     taken = take_staged(staged, tmp)
     if taken is None:
         finish = start_data_files(pool, tmp, frames, encoded, delta)
     else:
-        # Staged files are hashed again while the checks run: SHA256SUMS vouches for the bytes on disk.
-        verified = pool.submit(verify_files, tmp, taken | {f"{n}.csv": content.sha256[n] for n in encoded})
+        # Staged files are hashed again while the checks run: SHA256SUMS vouches for the bytes on
+        # disk. The table CSVs first, since Frictionless may read them from disk.
+        tables = {f"{name}.csv": content.sha256[name] for name in encoded}
+        tables_verified = pool.submit(verify_files, tmp, tables)
+        others_verified = pool.submit(verify_files, tmp, {rel: d for rel, d in taken.items() if rel not in tables})
 
         def finish() -> dict[str, str]:
             try:
-                return verified.result()
+                return tables | others_verified.result()
             except StageError as exc:
                 log.warning("%s; writing the data files anew", exc)
                 return start_data_files(pool, tmp, frames, encoded, delta)()
@@ -582,6 +589,12 @@ def _write_and_check(
     if problems:
         raise _reject([BlockingFailure("datapackage", "schema_drift", p) for p in problems], "schema drift")
     (tmp / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if taken is not None:
+        try:
+            tables_verified.result()
+        except StageError as exc:
+            log.warning("%s; writing the table CSVs anew", exc)
+            write_tables(tmp, encoded)
     check = check_package(tmp, descriptor, frames, previous, full_validation, written=encoded)
     if check.failures:
         raise _reject(check.failures, "release failed Frictionless validation")

@@ -21,7 +21,9 @@ import mmap
 import os
 import shutil
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,10 +39,15 @@ from pipelines.publish.release_readme import DUCKDB_FILE
 from schemas.tables import TABLES
 
 STAGED_PREFIX = ".staged-"  # a finished staging, named for its version and code
-STAGING_PREFIX = ".staging-"  # one being written (pid-suffixed)
+STAGING_PREFIX = ".staging-"  # one being written (uniquely suffixed)
 MANIFEST = "staged.json"
-STAGE_TTL_SECONDS = 3600  # a staging no release took (its run stopped) is dropped after this
+STAGE_TTL_SECONDS = 3600  # a staging no release took (its run stopped) is dropped by a later build after this
 log = logging.getLogger(__name__)
+
+
+_handoff_lock = threading.Lock()
+_handoff_users = 0
+_handoff_saved = 0.0
 
 
 @contextlib.contextmanager
@@ -51,14 +58,22 @@ def quick_gil_handoff(interval: float = 0.0005) -> Iterator[None]:
     must take it back to go on. While the GX suites or Frictionless (pure
     Python) hold it, each take-back waits for the switch interval, 5 ms by
     default: with hundreds of such calls the writers crawled (the DuckDB patch
-    took twice as long beside GX as alone). The interval is restored after.
+    took twice as long beside GX as alone). The interval is process-wide: it is
+    restored when the last of the blocks that use it (in any thread) ends.
     """
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, interval))
+    global _handoff_users, _handoff_saved
+    with _handoff_lock:
+        if _handoff_users == 0:
+            _handoff_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_handoff_saved, interval))
+        _handoff_users += 1
     try:
         yield
     finally:
-        sys.setswitchinterval(before)
+        with _handoff_lock:
+            _handoff_users -= 1
+            if _handoff_users == 0:
+                sys.setswitchinterval(_handoff_saved)
 
 
 class StageError(RuntimeError):
@@ -81,13 +96,15 @@ def write_tables(root: Path, encoded: dict[str, bytes]) -> None:
 
 
 def write_copies(root: Path, frames: dict[str, pl.DataFrame], encoded: dict[str, bytes]) -> dict[str, str]:
-    """The Excel CSV and Parquet copy of each table; returns the Excel files' SHA-256 by path."""
+    """The Excel CSV and Parquet copy of each table; returns their SHA-256 by path."""
     (root / "parquet").mkdir(parents=True, exist_ok=True)
     (root / EXCEL_FOLDER).mkdir(exist_ok=True)
     hashes = {}
     for name, data in encoded.items():
         hashes[f"{EXCEL_FOLDER}/{name}.csv"] = write_excel_csv(root / EXCEL_FOLDER / f"{name}.csv", data)
-        frames[name].write_parquet(root / "parquet" / f"{name}.parquet", statistics=False)
+        parquet = root / "parquet" / f"{name}.parquet"
+        frames[name].write_parquet(parquet, statistics=False)
+        hashes[f"parquet/{name}.parquet"] = file_sha256(parquet)
     return hashes
 
 
@@ -101,7 +118,11 @@ def file_sha256(path: Path) -> str:
     with open(path, "rb") as fh:
         if os.fstat(fh.fileno()).st_size == 0:
             return hashlib.sha256(b"").hexdigest()
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        try:
+            view = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except OSError:  # a file system that cannot map files: hash it chunk by chunk
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+        with view:
             return hashlib.sha256(view).hexdigest()
 
 
@@ -158,11 +179,11 @@ def start_data_files(
     def finish() -> dict[str, str]:
         try:
             hashes = {DUCKDB_FILE: database.result()}
-        except Exception as exc:
+        except (OSError, duckdb.Error, ValueError) as exc:
             raise StageError(f"{DUCKDB_FILE} could not be written: {exc}") from exc
         try:
             return hashes | copies.result()
-        except Exception as exc:
+        except (OSError, pl.exceptions.PolarsError) as exc:
             raise StageError(f"the {EXCEL_FOLDER}/ and parquet/ copies could not be written: {exc}") from exc
 
     return finish
@@ -175,10 +196,27 @@ def _age(path: Path) -> float:
         return 0.0
 
 
-def prune_staged(dataset_dir: Path, keep: Path | None = None) -> None:
-    """Drop stagings no release took within :data:`STAGE_TTL_SECONDS` (a stopped run's)."""
+def discard(folder: Path) -> None:
+    """Remove a staging: renamed first, so a release taking it over gets all of it or none.
+
+    (``rmtree`` deletes through an open handle: a folder renamed while it runs
+    would go on losing files under its new name, inside a release.)
+    """
+    doomed = folder.with_name(f".discard-{uuid.uuid4().hex}")
+    try:
+        os.rename(folder, doomed)
+    except OSError:
+        return  # taken, or removed, meanwhile
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def prune_staged(dataset_dir: Path) -> None:
+    """Drop stagings no release took that are over :data:`STAGE_TTL_SECONDS` old (a stopped run's)."""
     for path in [*dataset_dir.glob(f"{STAGED_PREFIX}*"), *dataset_dir.glob(f"{STAGING_PREFIX}*")]:
-        if path != keep and _age(path) > STAGE_TTL_SECONDS:
+        if _age(path) > STAGE_TTL_SECONDS:
+            discard(path)
+    for path in dataset_dir.glob(".discard-*"):  # left by a process that stopped mid-removal
+        if _age(path) > STAGE_TTL_SECONDS:
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -192,25 +230,22 @@ def stage_files(
     """Write the data files of a release into the folder ``staged`` ahead of its checks.
 
     ``staged`` names the content and the code (the caller's choice); the files
-    are written beside it and renamed into place with a manifest of their sizes
-    and hashes, so a folder under that name is always complete. True when this
-    call made the folder (False when another build of the same content had, or
-    on failure). A failure is logged and leaves nothing: ``release`` then
-    writes the files itself.
+    are written beside it under a unique name and renamed into place with a
+    manifest of their sizes and hashes, so a folder under that name is always
+    complete. True when this call made the folder (False when another build of
+    the same content had, or on failure). A failure is logged, and what it
+    wrote is removed: ``release`` then writes the files itself.
     """
     if staged.is_dir():
         return False
-    staged.parent.mkdir(parents=True, exist_ok=True)
-    prune_staged(staged.parent)
-    tmp = staged.parent / f"{STAGING_PREFIX}{staged.name[len(STAGED_PREFIX) :]}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = staged.with_name(f"{STAGING_PREFIX}{staged.name[len(STAGED_PREFIX) :]}-{uuid.uuid4().hex[:12]}")
     try:
+        prune_staged(staged.parent)
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="stage") as pool:
             hashes = start_data_files(pool, tmp, frames, encoded, delta)()
         hashes |= {f"{name}.csv": sha256[name] for name in encoded}
-        sizes = {rel: (tmp / rel).stat().st_size for rel in data_files()}
-        manifest = {"files": {rel: {"size": sizes[rel], "sha256": hashes.get(rel)} for rel in data_files()}}
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        manifest = {rel: {"size": (tmp / rel).stat().st_size, "sha256": hashes[rel]} for rel in data_files()}
+        (tmp / MANIFEST).write_text(json.dumps({"files": manifest}, indent=1), encoding="utf-8")
         os.rename(tmp, staged)  # fails when another build renamed the same content first: theirs is as good
         return True
     except Exception as exc:  # the release writes them itself, and fails there if it must
@@ -228,7 +263,11 @@ def verify_files(root: Path, hashes: dict[str, str]) -> dict[str, str]:
     is published only as the bytes its manifest (and the content) say.
     """
     for rel, digest in hashes.items():
-        if file_sha256(root / rel) != digest:
+        try:
+            found = file_sha256(root / rel)
+        except OSError as exc:
+            raise StageError(f"{rel} cannot be read: {exc}") from exc
+        if found != digest:
             raise StageError(f"{rel} is not the file that was staged")
     return hashes
 
@@ -236,13 +275,14 @@ def verify_files(root: Path, hashes: dict[str, str]) -> dict[str, str]:
 def take_staged(staged: Path, dest: Path) -> dict[str, str] | None:
     """Move a staging to ``dest`` (which must not exist); the files' SHA-256 by path, None when unusable.
 
-    Usable means: every data file is there with the size the manifest records.
-    Hashes the manifest lacks (Parquet: not hashed when written) are left to
-    the caller's SHA256SUMS, which reads those files. The caller holds the
-    publish lock, so no other release takes the same folder meanwhile.
+    Usable means: its manifest names every data file with a hash, and each
+    file is there with the size the manifest records. The caller holds the
+    publish lock (no other release takes the folder meanwhile) and hashes the
+    files again (:func:`verify_files`) before it vouches for them.
     """
     try:
         manifest = json.loads((staged / MANIFEST).read_text(encoding="utf-8"))["files"]
+        hashes = {rel: str(manifest[rel]["sha256"]) for rel in data_files()}
         for rel in data_files():
             if (staged / rel).stat().st_size != manifest[rel]["size"]:
                 raise ValueError(f"{rel} is not the size it was staged with")
@@ -250,7 +290,7 @@ def take_staged(staged: Path, dest: Path) -> dict[str, str] | None:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         if staged.exists():
             log.warning("the staged files in %s are unusable (%s); writing them anew", staged, exc)
-        shutil.rmtree(staged, ignore_errors=True)
+            discard(staged)
         return None
     (dest / MANIFEST).unlink()
-    return {rel: entry["sha256"] for rel, entry in manifest.items() if entry.get("sha256")}
+    return hashes

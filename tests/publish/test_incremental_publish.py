@@ -436,6 +436,7 @@ def test_a_recorded_failure_blocks_without_a_second_run(published, frames, monke
     records = tmp_path / "records"
     outcomes = record_expectations(frames, records, published)
     assert not outcomes["targets"].passed
+    assert _staged(published) == []  # staged while GX ran, removed when it failed
     monkeypatch.setattr(release_mod, "validate_tables", lambda *a, **kw: pytest.fail("GX ran a second time"))
     before = _state(published)
     with pytest.raises(ReleaseBlocked) as err:
@@ -660,7 +661,9 @@ def _files_and_sums(release) -> tuple[dict[str, bytes], dict[str, str]]:
 
 
 def _assert_sums_hold(release) -> None:
+    """SHA256SUMS lists every file of the release with its hash, and every data file is there."""
     files, sums = _files_and_sums(release)
+    assert set(release_files.data_files()) <= set(files)
     assert set(sums) == set(files)
     assert {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()} == sums
 
@@ -687,30 +690,34 @@ def test_the_check_stages_the_data_files_and_the_release_takes_them(published, f
     # The same files as a release that wrote them itself (DuckDB stamps a random id: its rows are compared).
     elsewhere = write_release(frames, tmp_path / "direct", expectations=False)
     staged_files, direct_files = _files_and_sums(release.path)[0], _files_and_sums(elsewhere.path)[0]
-    data = [r for r in direct_files if r.endswith((".csv", ".parquet")) and r != "CHANGELOG.md"]
+    data = [r for r in direct_files if r.endswith((".csv", ".parquet"))]
     assert len(data) == 3 * len(TABLES)
     assert {r: staged_files[r] for r in data} == {r: direct_files[r] for r in data}
     assert _duckdb_rows(release.path / "policy-tasks.duckdb") == _duckdb_rows(elsewhere.path / "policy-tasks.duckdb")
 
 
 @pytest.mark.parametrize(
+    "damaged", ["tasks.csv", "csv-excel/tasks.csv", "parquet/tasks.parquet", "policy-tasks.duckdb"]
+)
+@pytest.mark.parametrize(
     "damage",
-    [lambda data: data[:100], lambda data: data[:-1] + b"X"],
+    [lambda data: data[:100], lambda data: data[:-1] + bytes([data[-1] ^ 1])],
     ids=["cut short", "same size, other bytes"],
 )
-def test_a_damaged_staged_file_is_written_anew(published, frames, tmp_path, damage):
+def test_a_damaged_staged_file_is_written_anew(published, frames, tmp_path, damaged, damage):
     _, task_id = _late_task(frames)
     frames = _rewrite(frames, task_id, "损坏的暂存")
     record_expectations(frames, tmp_path / "records", published)
     [staged] = _staged(published)
-    excel = staged / "csv-excel" / "tasks.csv"
-    excel.write_bytes(damage(excel.read_bytes()))
+    (staged / damaged).write_bytes(damage((staged / damaged).read_bytes()))
     release = write_release(frames, published, gx_records=tmp_path / "records")
     assert _staged(published) == []
     _assert_sums_hold(release.path)
-    assert (release.path / "csv-excel" / "tasks.csv").read_bytes() == b"\xef\xbb\xbf" + (
-        release.path / "tasks.csv"
-    ).read_bytes()
+    csv = (release.path / "tasks.csv").read_bytes()
+    assert hashlib.sha256(csv).hexdigest() == release_content(frames).sha256["tasks"]
+    assert (release.path / "csv-excel" / "tasks.csv").read_bytes() == b"\xef\xbb\xbf" + csv
+    assert pl.read_parquet(release.path / "parquet" / "tasks.parquet").equals(release_content(frames).frames["tasks"])
+    assert _duckdb_rows(release.path / "policy-tasks.duckdb")["tasks"] == sorted(frames["tasks"].rows())
 
 
 def test_a_staging_that_fails_leaves_nothing_and_the_release_writes_the_files(published, frames, monkeypatch, tmp_path):
@@ -729,16 +736,24 @@ def test_a_staging_that_fails_leaves_nothing_and_the_release_writes_the_files(pu
     _assert_sums_hold(release.path)
 
 
-def test_stagings_no_release_took_are_dropped_after_an_hour(published, frames):
+def test_stagings_no_release_took_are_dropped_after_an_hour(published, frames, monkeypatch):
     ds = published / DATASET
-    old, recent = ds / ".staged-2020.01.01-00000000-abc", ds / ".staging-2020.01.02-00000000-abc-1"
-    for folder in (old, recent):
+    old = [ds / ".staged-2020.01.01-00000000-abc", ds / ".staging-2020.01.01-00000000-abc-1f2e"]
+    recent = [ds / ".staged-2020.01.02-00000000-abc", ds / ".staging-2020.01.02-00000000-abc-3d4c"]
+    for folder in old + recent:
         folder.mkdir()
         (folder / "tasks.csv").write_text("x", encoding="utf-8")
     hours_ago = time.time() - 2 * 3600
-    os.utime(old, (hours_ago, hours_ago))
-    _, task_id = _late_task(frames)
+    for folder in old:
+        os.utime(folder, (hours_ago, hours_ago))
     interval = sys.getswitchinterval()
+    seen: list[float] = []
+    real = release_files.write_copies
+    monkeypatch.setattr(release_files, "write_copies", lambda *a: seen.append(sys.getswitchinterval()) or real(*a))
+    _, task_id = _late_task(frames)
     write_release(_rewrite(frames, task_id, "清理"), published, expectations=False)
-    assert not old.exists() and recent.is_dir()  # the recent one may be another build's, still running
-    assert sys.getswitchinterval() == interval  # shortened while the writer threads ran, then restored
+    assert not any(f.exists() for f in old)
+    assert all(f.is_dir() for f in recent)  # they may be another build's, still running
+    assert not list(ds.glob(".discard-*"))
+    # Shortened while the writer threads ran beside the checks, then restored.
+    assert seen and seen[0] < interval and sys.getswitchinterval() == interval
