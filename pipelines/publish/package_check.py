@@ -118,8 +118,8 @@ def csv_records(data: bytes) -> list[bytes]:
 def _common_prefix(a: bytes, b: bytes, chunk: int = 1 << 16) -> int:
     """Length of the longest common prefix (compared 64 KiB at a time, then bisected).
 
-    Small slices: a megabyte slice is a fresh mmap of its own, and its page faults cost
-    ten times the comparison (0.14 s against 0.015 s for 100 MB).
+    Small slices: each slice is a copy, and a megabyte copy lands in freshly mapped memory
+    whose page faults cost ten times the comparison (0.14 s against 0.015 s for 100 MB).
     """
     n, lo = min(len(a), len(b)), 0
     while lo < n:

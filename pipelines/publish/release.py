@@ -381,20 +381,23 @@ def record_expectations(
     tmp.mkdir(parents=True)
     staged = staged_path(out_dir, content.version) if out_dir is not None else None
     staging: Future[bool] | None = None  # True once this call staged the data files
+
+    def drop_our_staging() -> None:
+        """Remove the staging this call made (no release will take it)."""
+        if staged is not None and staging is not None and staging.done() and not staging.exception():
+            if staging.result():
+                discard(staged)
+
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as pool, quick_gil_handoff():
+        # Leaving the pool's block waits for the staging thread; only then is the switch interval restored.
+        with quick_gil_handoff(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as pool:
             # The release's data files are written while the suites run: GX holds the GIL,
             # the writes mostly do not, so on two cores the release step is left little to write.
             if staged is not None:
                 staging = pool.submit(stage_files, staged, content.frames, content.encoded, content.sha256, delta)
             outcomes = run_expectations(content, tmp / DOCS_FOLDER, delta)
-        if (
-            staged is not None
-            and staging is not None
-            and staging.result()
-            and not all(o.passed for o in outcomes.values())
-        ):
-            shutil.rmtree(staged, ignore_errors=True)  # no release will take it
+        if not all(o.passed for o in outcomes.values()):
+            drop_our_staging()
         (tmp / GX_OUTCOMES).write_text(
             json.dumps([asdict(o) for o in outcomes.values()], ensure_ascii=False, default=str), encoding="utf-8"
         )
@@ -402,14 +405,7 @@ def record_expectations(
         os.rename(tmp, record)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        if (
-            staged is not None
-            and staging is not None
-            and staging.done()
-            and not staging.exception()
-            and staging.result()
-        ):
-            discard(staged)  # ours, and no release will take it
+        drop_our_staging()
         raise
     return outcomes
 
@@ -515,7 +511,7 @@ def write_release(
         tmp = dataset_dir / f".tmp-{version}-{os.getpid()}"
         try:
             # Leaving this block waits for the writer threads, so a failure removes a finished tmp.
-            with ThreadPoolExecutor(max_workers=2) as pool, quick_gil_handoff():
+            with quick_gil_handoff(), ThreadPoolExecutor(max_workers=2) as pool:
                 release = _write_and_check(
                     pool,
                     tmp,
