@@ -97,7 +97,6 @@ def detect_script(text: str, simplified: str | None = None) -> str:
     simplified = to_simplified(text) if simplified is None else simplified[:SAMPLE_CHARS]
     if text == simplified:
         return "simplified"  # nothing changed (most notices): no share to work out
-    cjk = sum(map(len, _CJK_RUN.findall(text)))
     # Characters that t2s changed are CJK by construction. Compare blocks first:
     # simplified text leaves almost every block unchanged, so few are counted.
     if len(text) == len(simplified):
@@ -106,7 +105,14 @@ def detect_script(text: str, simplified: str | None = None) -> str:
             for i in range(0, len(text), _BLOCK)
             if text[i : i + _BLOCK] != simplified[i : i + _BLOCK]
         )
+        # There are no more CJK characters than characters: a share of the whole
+        # sample at the threshold is one of its CJK characters too, and a
+        # traditional notice is decided without counting them.
+        if changed / len(text) >= TRADITIONAL_SHARE and _CJK_RUN.search(text) is not None:
+            return "traditional"
+        cjk = sum(map(len, _CJK_RUN.findall(text)))
     else:
+        cjk = sum(map(len, _CJK_RUN.findall(text)))
         changed = cjk
     if cjk == 0:
         return "simplified"

@@ -23,6 +23,24 @@ LEADER_HEADING = re.compile(
     r"^(?P<leader>[\u4e00-\u9fff]{1,6}?(?:同志)?(?:常务)?副?(?:省长|市长|州长|县长|区长|秘书长|书记))(?:牵头|负责|分管|联系)"
 )
 INHERITED_FLAGS = ("section_missing", "continues_elsewhere", "page_jump")
+# Zero-padded sequence numbers of section and task ids ("001"): an f-string with
+# a format spec goes through str.format, a few percent of the whole parse.
+_SEQ = tuple(f"{i:03d}" for i in range(1000))
+
+
+def _seq(n: int) -> str:
+    """``f"{n:03d}"``, from a table for the usual sizes."""
+    return _SEQ[n] if 0 <= n < 1000 else f"{n:03d}"
+
+
+def _leader(title: str | None) -> str | None:
+    """The leader a heading groups its tasks under (张三副市长), if it names one."""
+    # Every leader LEADER_HEADING matches ends on 长 or 书记: two substring
+    # tests spare the regex call for almost every heading.
+    if not title or not ("长" in title or "书记" in title):
+        return None
+    m = LEADER_HEADING.match(title)
+    return m.group("leader") if m else None
 
 
 # Pickled between runs (the per-partition store): a plain class, also when compiled.
@@ -198,7 +216,7 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
             intro_nodes.append((node, title))
     paged = any(n.style == "page" for n in outline.roots)
     for node, title in intro_nodes:
-        sid = f"{nid}:s{len(sections) + 1:03d}"
+        sid = nid + ":s" + _seq(len(sections) + 1)
         sections.append(
             {
                 "section_id": sid,
@@ -217,7 +235,7 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
         task = _is_task(node)
         if not (task and node.is_item) and id(node) not in section_ids:
             # Every heading is a section; a leaf section is also its own task.
-            sid = f"{nid}:s{len(sections) + 1:03d}"
+            sid = nid + ":s" + _seq(len(sections) + 1)
             title, _ = (node.first_line, "") if node.style in ("attachment", "page") else split_heading(node.first_line)
             intro_o, intro_s = _node_texts(node, whole=False)
             sections.append(
@@ -230,7 +248,7 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
                     "title": title or node.marker,
                     "text": (intro_o or None) if not task else None,
                     "position": len(sections),
-                    "leader": (m.group("leader") if (m := LEADER_HEADING.match(title or "")) else None),
+                    "leader": _leader(title),
                 }
             )
             section_ids[id(node)] = sid
@@ -239,7 +257,7 @@ def parse_notice(source: SourceInfo, cleaned: CleanedNotice) -> ParsedNotice:
         if not task:
             continue
         text_o, text_s = _node_texts(node, whole=True)
-        tid = f"{nid}:t{len(tasks) + 1:03d}"
+        tid = nid + ":t" + _seq(len(tasks) + 1)
         flags = list(node.flags)
         ancestor = node.parent
         while ancestor is not None:

@@ -189,17 +189,22 @@ _CANDIDATE_START = re.compile(
 )
 
 
-def _candidates(text: str) -> Iterator[re.Match[str]]:
-    """``_CANDIDATE.finditer(text)``, with _CANDIDATE tried only where _CANDIDATE_START matches."""
+def _candidates(text: str, first: re.Match[str] | None = None) -> Iterator[re.Match[str]]:
+    """``_CANDIDATE.finditer(text)``, with _CANDIDATE tried only where _CANDIDATE_START matches.
+
+    ``first``: the first match of _CANDIDATE_START in ``text``, when the caller has it.
+    """
     search, match = _CANDIDATE_START.search, _CANDIDATE.match
     pos = 0
-    while (start := search(text, pos)) is not None:
+    start = first if first is not None else search(text, pos)
+    while start is not None:
         m = match(text, start.start())
         if m is None:
             pos = start.start() + 1
         else:
             yield m
             pos = m.end()  # a candidate is never empty
+        start = search(text, pos)
 
 
 # The groups of _CANDIDATE in order: the loop unpacks ``m.groups()`` into
@@ -321,7 +326,10 @@ def _split_metric(text: str, lo: int, num_start: int) -> tuple[str, str | None, 
 
 def extract_targets(text: str) -> list[Target]:
     """Return the quantitative targets in ``text`` in order of appearance."""
-    if not isinstance(text, str) or not text or _CANDIDATE_START.search(text) is None:
+    if not isinstance(text, str) or not text:
+        return []
+    opening = _CANDIDATE_START.search(text)
+    if opening is None:
         return []  # most task texts hold no number: nothing else to work out
     scopes: list[tuple[int, int]] = []
     scope_ends: list[int] = []
@@ -336,7 +344,7 @@ def extract_targets(text: str) -> list[Target]:
     targets: list[Target] = []
     prev_end = 0
     quoted = "“" in text or "《" in text  # most texts quote nothing: skip the per-match check
-    for m in _candidates(text):
+    for m in _candidates(text, opening):  # the scan goes on from the first start, not again from 0
         num_start, end = m.span()
         pct, pn1, pn2, ppost, n1, p1, n2, g_mag, g_meas, bmag, g_post, c1, c2, cmag, cmeas, cpost = m.groups()
         before = text[num_start - 1] if num_start else ""

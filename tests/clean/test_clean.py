@@ -2,6 +2,7 @@
 
 from pipelines.clean.notice import clean_notice
 from pipelines.clean.punctuation import normalize_punctuation
+from pipelines.clean.script import detect_script
 from pipelines.parse.assignments import extract_assignments
 from tests.conftest import SAMPLES
 
@@ -58,6 +59,15 @@ def test_traditional_notice_gets_a_simplified_twin_and_keeps_the_original():
     assert "關於貫徹落實" in cleaned.text
     assert "关于贯彻落实" in cleaned.text_simplified
     assert len(cleaned.lines) == len(cleaned.lines_simplified)
+
+
+def test_script_share_counts_cjk_characters_not_the_whole_sample():
+    # 2 of 34 ideographs change under t2s (5.9 %), but only 2 of 134 characters
+    # (1.5 %): the share is of CJK characters, so this is traditional.
+    text = "國際" + "推进建设发展改革" * 4 + "6" + "x" * 99
+    assert detect_script(text) == "traditional"
+    # 1 of 34 ideographs (2.9 %) is under the 3 % threshold.
+    assert detect_script("國" + "推进建设发展改革" * 4 + "年" + "x" * 99) == "simplified"
 
 
 def test_simplified_notice_is_detected_as_simplified():

@@ -64,3 +64,28 @@ def test_short_unpunctuated_lines_left_out_of_tasks_are_counted():
     rows = parse("一、任务\n1.建设智慧城市。(市大数据局牵头)\n追梦路上 霞光满天\n富强民主文明和谐\n")
     assert "追梦路上" not in rows["tasks"][0]["text"]
     assert [(w["kind"], w["message"][:1]) for w in rows["warnings"]] == [("stray_text", "2")]
+
+
+def test_leader_headings_of_party_secretaries_and_other_titles():
+    rows = parse(
+        "某市2024年重点工作分工方案\n"
+        "一、王五同志书记牵头重点工作\n"
+        "1.推进项目建设。(市发改委牵头)\n"
+        "二、生态环境保护工作\n"
+        "2.抓好污染防治。(市生态环境局牵头)\n"
+    )
+    assert [s["leader"] for s in rows["sections"]] == ["王五同志书记", None]
+
+
+def test_ids_keep_counting_past_999_tasks():
+    # Three-digit ids are zero-padded; the 1000th task gets four digits, not a wrapped number.
+    # Two sections of 501 numbered items (a list is numbered up to 999); the cleaner
+    # drops repeated paragraphs, so the second list has other texts.
+    first = "".join(f"{i}.推进第{i}项工作。(市发改委牵头)\n" for i in range(1, 502))
+    second = "".join(f"{i}.完成第{i}项改革。(市财政局牵头)\n" for i in range(1, 502))
+    rows = parse("某市2024年重点工作分工方案\n一、重点任务\n" + first + "二、其他任务\n" + second)
+    ids = [t["task_id"] for t in rows["tasks"]]
+    assert len(ids) == 1002
+    assert ids[:2] == ["n1:t001", "n1:t002"]
+    assert ids[998:] == ["n1:t999", "n1:t1000", "n1:t1001", "n1:t1002"]
+    assert [s["section_id"] for s in rows["sections"]] == ["n1:s001", "n1:s002"]
