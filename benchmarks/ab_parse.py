@@ -37,9 +37,9 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from benchmarks.generate_corpus import write_corpus
-    from pipelines.compiled import DEFAULT_DIR, PURE_ENV, stale_reason
+    from pipelines.compiled import PURE_ENV, build_dir, stale_reason
 
-    if (reason := stale_reason(DEFAULT_DIR)) is not None:
+    if (reason := stale_reason(build_dir())) is not None:
         sys.exit(f"no current compiled build ({reason}): run `.venv/bin/python -m pipelines.compiled` first")
     corpus = Path(tempfile.mkdtemp(prefix="ab-parse-"))
     try:
@@ -47,6 +47,7 @@ def main() -> None:
         results: dict[str, list[float]] = {"compiled": [], "python": []}
         for _ in range(args.rounds):
             for mode in results:
+                # Bytecode cached, as in a normal install (the venv's activation may turn it off).
                 env = {k: v for k, v in os.environ.items() if k not in (PURE_ENV, "PYTHONDONTWRITEBYTECODE")}
                 if mode == "python":
                     env[PURE_ENV] = "1"

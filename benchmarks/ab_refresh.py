@@ -10,6 +10,9 @@ round, the revision and this checkout take turns, each in a new process adding
 ``--adds`` notices one build at a time. The first add of a process pays for
 Great Expectations' import; the later ones are warm. The revision is checked
 out in a temporary git worktree; it must share this checkout's state layout.
+Both sides parse with a compiled build when their code has one
+(``pipelines/compiled.py``: it is built in the worktree too), so the A/B
+compares the change, not compiled code against Python; each line says which ran.
 Figures, not assertions.
 """
 
@@ -36,6 +39,9 @@ def child(root: Path, base: Path, n: int, adds: int) -> None:
     from pipelines.cli import build
 
     assert Path(pipelines.__file__).is_relative_to(root), f"{pipelines.__file__} is not the code under test"
+    import pipelines.parse.targets as targets
+
+    compiled = not str(targets.__file__).endswith(".py")
 
     raw = base / "raw"
     times = []
@@ -50,13 +56,21 @@ def child(root: Path, base: Path, n: int, adds: int) -> None:
         t = time.perf_counter()
         build(raw, base / "published", base / "state", log=lambda _m: None)
         times.append(time.perf_counter() - t)
-    print(json.dumps(times))
+    print(json.dumps({"times": times, "compiled": compiled}))
 
 
-def run_child(root: Path, base: Path, n: int, adds: int) -> list[float]:
+def run_child(root: Path, base: Path, n: int, adds: int) -> tuple[list[float], bool]:
+    """The times of a child process, and whether it parsed with the compiled build."""
     cmd = [sys.executable, __file__, "--child", str(root), str(base), "-n", str(n), "--adds", str(adds)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=root).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    result = json.loads(out.strip().splitlines()[-1])
+    return result["times"], result["compiled"]
+
+
+def build_compiled(root: Path) -> None:
+    """Build the revision's compiled parser in its worktree, when it has one (its own command)."""
+    if (root / "pipelines" / "compiled.py").exists():
+        subprocess.run([sys.executable, "-m", "pipelines.compiled", "--if-stale"], cwd=root, check=False)
 
 
 def main() -> None:
@@ -76,15 +90,18 @@ def main() -> None:
     old = work / "old"
     try:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), args.rev], check=True)
+        build_compiled(old)
+        build_compiled(ROOT)
         base = work / "corpus"
-        full = run_child(ROOT, base, args.n, 0)[0]
+        full = run_child(ROOT, base, args.n, 0)[0][0]
         print(f"N = {args.n}: full build {full:.1f} s (this checkout)")
         results: dict[str, list[list[float]]] = {args.rev: [], "this checkout": []}
         for _ in range(args.rounds):
             for label, root in ((args.rev, old), ("this checkout", ROOT)):
-                times = run_child(root, base, 0, args.adds)
+                times, compiled = run_child(root, base, 0, args.adds)
                 results[label].append(times)
-                print(f"  {label:>14}: " + "  ".join(f"{t:5.2f}" for t in times) + " s")
+                how = "compiled" if compiled else "Python modules"
+                print(f"  {label:>14}: " + "  ".join(f"{t:5.2f}" for t in times) + f" s ({how})")
         for label, rounds in results.items():
             first = [r[0] for r in rounds]
             warm = [t for r in rounds for t in r[1:]]

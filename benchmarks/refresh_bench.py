@@ -135,7 +135,11 @@ def main() -> None:
     print("floors: core parse >= 20 MB/s; adding one notice to 1000 <= 5 % of the full build")
     print(
         "parser: "
-        + ("compiled by mypyc (pipelines/compiled.py)" if r["compiled"] else "the Python modules (no current build)")
+        + (
+            "compiled by mypyc (pipelines/compiled.py)"
+            if r["compiled"]
+            else "the Python modules (forced, or no current build)"
+        )
     )
     print(
         "add 1: the first notice added, in the process that ran the full build; median of 3: that one and the next"

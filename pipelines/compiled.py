@@ -45,7 +45,8 @@ SUPPORT = ("pipelines/__init__.py", "pipelines/compiled.py", "pipelines/referenc
 # mypyc expects it: the modules' __file__ derive from its place). It is not on
 # sys.path: use_compiled loads it by file before any compiled module imports it.
 GROUP = "policy_tasks_compiled"
-GROUP_LIB = GROUP.replace(".", "/") + "__mypyc.py"  # where it would be, were it a source
+RUNTIME = GROUP + "__mypyc"  # the runtime library's module name
+GROUP_LIB = RUNTIME + ".py"  # where it would be, were it a source
 MANIFEST = "manifest.json"
 FAILED = "mypyc-failed.json"  # beside the build: the sources a build failed for, and why
 TRUE = ("1", "true", "yes")
@@ -53,6 +54,14 @@ TRUE = ("1", "true", "yes")
 
 class StaleBuildWarning(RuntimeWarning):
     """A compiled build exists but cannot stand for the sources: Python runs instead."""
+
+
+class BuildFailed(RuntimeError):
+    """This machine cannot compile these sources (no toolchain, or mypyc refused them).
+
+    Recorded, so that setup does not try again until the sources change. Other
+    errors (a source edited during the build, a full disk) pass: the next run tries again.
+    """
 
 
 def build_dir() -> Path:
@@ -136,7 +145,7 @@ def _load_runtime(directory: Path) -> str | None:
     A build can match its sources and still not load (a ``noexec`` mount, a
     missing system library): that must fall back to Python, not fail the import.
     """
-    name = GROUP + "__mypyc"
+    name = RUNTIME
     if name in sys.modules:
         return None
     spec = importlib.util.spec_from_file_location(name, (directory / GROUP_LIB).with_suffix(_abi()))
@@ -180,7 +189,7 @@ def use_compiled(package: str, path: list[str]) -> bool:
 
 def is_compiled(module: object) -> bool:
     """True when ``module`` was loaded from a compiled extension."""
-    return str(getattr(module, "__file__", "")).endswith(".so")
+    return str(getattr(module, "__file__", "")).endswith(_abi())
 
 
 def toolchain_missing() -> str | None:
@@ -234,8 +243,8 @@ def build(directory: Path | None = None, root: Path = PACKAGE_ROOT) -> Path:
 
     The sources are copied first and compiled there, so the repository holds no
     build products and the copies are exactly what was compiled: the manifest
-    hashes the copies, so a source edited during the build leaves it stale. The
-    new build is assembled beside the old one and swapped in by renames, so a
+    hashes the copies, and a source edited during the build fails it (the old
+    build, if any, stays; the next run builds again). The new build is assembled beside the old one and swapped in by renames, so a
     process loading the old build never sees half of the new one.
     """
     directory = (directory or build_dir()).resolve()
@@ -252,10 +261,10 @@ def build(directory: Path | None = None, root: Path = PACKAGE_ROOT) -> Path:
         modules = ",".join(compiled_sources(staging))
         done = subprocess.run([sys.executable, "setup.py", modules], cwd=staging, capture_output=True, text=True)
         if done.returncode != 0:
-            raise RuntimeError(f"mypyc failed (exit {done.returncode}):\n{done.stdout[-4000:]}{done.stderr[-4000:]}")
+            raise BuildFailed(f"mypyc failed (exit {done.returncode}):\n{done.stdout[-4000:]}{done.stderr[-4000:]}")
         for scratch in ("build", ".mypy_cache"):  # C sources, objects, mypy's cache: not needed to load
             shutil.rmtree(staging / scratch, ignore_errors=True)
-        # The copies, not the originals: a source edited meanwhile leaves the build stale.
+        # The copies, not the originals: a source edited meanwhile does not match them.
         manifest = manifest_for(staging)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
         reason = stale_reason(staging, root)
@@ -305,11 +314,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         missing = toolchain_missing()
         if missing is not None:
-            raise RuntimeError(missing)
+            raise BuildFailed(missing)
         build(directory)
     except (RuntimeError, OSError) as exc:
         # The Python modules are the same program, only slower: say so and go on.
         print(f"compiled parser not built, the Python modules will run: {exc}", file=sys.stderr)
+        if not isinstance(exc, BuildFailed):
+            return 1  # passing (an edit during the build, a full disk): the next run tries again
         try:
             record = manifest_for(PACKAGE_ROOT) | {"reason": str(exc).splitlines()[0]}
             failed.parent.mkdir(parents=True, exist_ok=True)

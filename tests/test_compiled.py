@@ -232,3 +232,24 @@ def test_a_failed_build_is_not_retried_until_the_sources_change(tmp_path: Path) 
     assert again.returncode == 0
     assert "not built for these sources (no C compiler" in again.stderr
     assert not out.exists()
+    # A source changes (here: the record says it was built from other bytes): tried again.
+    record_path = out.parent / compiled.FAILED
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    record["sources"]["pipelines/parse/targets.py"] = "0" * 64
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    changed = subprocess.run(cmd, cwd=ROOT, env=no_compiler, capture_output=True, text=True, timeout=300)
+    assert changed.returncode == 1
+    assert "compiled parser not built, the Python modules will run: no C compiler" in changed.stderr
+
+
+def test_a_passing_build_error_is_not_recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A source edited while mypyc ran fails that build; it must not stop the next run from building.
+    def edited_meanwhile(directory: Path) -> Path:
+        raise RuntimeError("the build does not match the sources: sources changed since the build")
+
+    monkeypatch.setattr(compiled, "toolchain_missing", lambda: None)
+    monkeypatch.setattr(compiled, "build", edited_meanwhile)
+    out = tmp_path / "build" / "mypyc"
+    assert compiled.main(["--if-stale", "--out", str(out)]) == 1
+    assert not (out.parent / compiled.FAILED).exists()
+    assert compiled._failed_before(out) is None

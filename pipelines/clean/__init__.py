@@ -3,4 +3,4 @@
 from pipelines.compiled import use_compiled
 
 # The compiled build of these modules when it matches them (pipelines/compiled.py).
-COMPILED = use_compiled(__name__, __path__)
+use_compiled(__name__, __path__)

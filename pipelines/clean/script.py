@@ -97,23 +97,23 @@ def detect_script(text: str, simplified: str | None = None) -> str:
     simplified = to_simplified(text) if simplified is None else simplified[:SAMPLE_CHARS]
     if text == simplified:
         return "simplified"  # nothing changed (most notices): no share to work out
-    # Characters that t2s changed are CJK by construction. Compare blocks first:
-    # simplified text leaves almost every block unchanged, so few are counted.
-    if len(text) == len(simplified):
-        changed = sum(
-            sum(map(operator.ne, text[i : i + _BLOCK], simplified[i : i + _BLOCK]))
-            for i in range(0, len(text), _BLOCK)
-            if text[i : i + _BLOCK] != simplified[i : i + _BLOCK]
-        )
-        # There are no more CJK characters than characters: a share of the whole
-        # sample at the threshold is one of its CJK characters too, and a
-        # traditional notice is decided without counting them.
-        if changed / len(text) >= TRADITIONAL_SHARE and _CJK_RUN.search(text) is not None:
-            return "traditional"
-        cjk = sum(map(len, _CJK_RUN.findall(text)))
-    else:
-        cjk = sum(map(len, _CJK_RUN.findall(text)))
-        changed = cjk
+    # The share is of the ideographs _CJK_RUN counts (U+4E00–U+9FFF); t2s may also
+    # change extension A and compatibility ideographs, so a sample with none of
+    # the former is simplified whatever changed.
+    if len(text) != len(simplified):
+        # t2s changed the length, so characters no longer line up: all count as changed.
+        return "traditional" if _CJK_RUN.search(text) is not None else "simplified"
+    # Compare blocks first: simplified text leaves almost every block unchanged.
+    changed = sum(
+        sum(map(operator.ne, text[i : i + _BLOCK], simplified[i : i + _BLOCK]))
+        for i in range(0, len(text), _BLOCK)
+        if text[i : i + _BLOCK] != simplified[i : i + _BLOCK]
+    )
+    # There are no more ideographs than characters: a share of the whole sample at
+    # the threshold is a share of its ideographs too, decided without counting them.
+    if changed / len(text) >= TRADITIONAL_SHARE and _CJK_RUN.search(text) is not None:
+        return "traditional"
+    cjk = sum(map(len, _CJK_RUN.findall(text)))
     if cjk == 0:
         return "simplified"
     return "traditional" if changed / cjk >= TRADITIONAL_SHARE else "simplified"

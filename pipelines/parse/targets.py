@@ -189,22 +189,16 @@ _CANDIDATE_START = re.compile(
 )
 
 
-def _candidates(text: str, first: re.Match[str] | None = None) -> Iterator[re.Match[str]]:
-    """``_CANDIDATE.finditer(text)``, with _CANDIDATE tried only where _CANDIDATE_START matches.
-
-    ``first``: the first match of _CANDIDATE_START in ``text``, when the caller has it.
-    """
+def _candidates(text: str, pos: int = 0) -> Iterator[re.Match[str]]:
+    """``_CANDIDATE.finditer(text, pos)``, with _CANDIDATE tried only where _CANDIDATE_START matches."""
     search, match = _CANDIDATE_START.search, _CANDIDATE.match
-    pos = 0
-    start = first if first is not None else search(text, pos)
-    while start is not None:
+    while (start := search(text, pos)) is not None:
         m = match(text, start.start())
         if m is None:
             pos = start.start() + 1
         else:
             yield m
             pos = m.end()  # a candidate is never empty
-        start = search(text, pos)
 
 
 # The groups of _CANDIDATE in order: the loop unpacks ``m.groups()`` into
@@ -344,7 +338,7 @@ def extract_targets(text: str) -> list[Target]:
     targets: list[Target] = []
     prev_end = 0
     quoted = "“" in text or "《" in text  # most texts quote nothing: skip the per-match check
-    for m in _candidates(text, opening):  # the scan goes on from the first start, not again from 0
+    for m in _candidates(text, opening.start()):  # from the first start, not again from 0
         num_start, end = m.span()
         pct, pn1, pn2, ppost, n1, p1, n2, g_mag, g_meas, bmag, g_post, c1, c2, cmag, cmeas, cpost = m.groups()
         before = text[num_start - 1] if num_start else ""

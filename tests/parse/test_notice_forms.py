@@ -73,8 +73,10 @@ def test_leader_headings_of_party_secretaries_and_other_titles():
         "1.推进项目建设。(市发改委牵头)\n"
         "二、生态环境保护工作\n"
         "2.抓好污染防治。(市生态环境局牵头)\n"
+        "三、经济增长工作\n"  # holds 长 but names no leader
+        "3.稳定工业增长。(市工信局牵头)\n"
     )
-    assert [s["leader"] for s in rows["sections"]] == ["王五同志书记", None]
+    assert [s["leader"] for s in rows["sections"]] == ["王五同志书记", None, None]
 
 
 def test_ids_keep_counting_past_999_tasks():
