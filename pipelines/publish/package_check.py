@@ -33,7 +33,8 @@ The parts both files share (the bytes before the first and after the last
 difference) are the same records and are not split at all, so a refresh reads
 little more than the changed rows. A table is validated in full when there is
 no previous release, when its schema or CSV dialect (as declared, or as
-sniffed where a release declared none) differs from the previous release's,
+sniffed where a release declared none) differs from the previous release's
+or is declared only in part (the rest would be sniffed from the narrowed sample),
 when the previous descriptor or file does not match the hash its release
 recorded, or when ``POLICY_TASKS_FULL_VALIDATION=1`` (``policy-tasks build
 --full-validation``) asks for the whole package.

@@ -277,8 +277,10 @@ def take_staged(staged: Path, dest: Path) -> dict[str, str] | None:
 
     Usable means: its manifest names every data file with a hash, and each
     file is there with the size the manifest records. The caller holds the
-    publish lock (no other release takes the folder meanwhile) and hashes the
-    files again (:func:`verify_files`) before it vouches for them.
+    publish lock (no other release takes the folder meanwhile; a build pruning
+    old stagings without it renames a folder away whole, so the rename here gets
+    all of it or fails) and hashes the files again (:func:`verify_files`)
+    before it vouches for them.
     """
     try:
         manifest = json.loads((staged / MANIFEST).read_text(encoding="utf-8"))["files"]

@@ -22,6 +22,7 @@ import pytest
 from pipelines.assets.release import gx_records_dir
 from pipelines.publish import package_check, release_files
 from pipelines.publish import release as release_mod
+from pipelines.publish.delta import release_sums
 from pipelines.publish.package_check import FULL_VALIDATION_ENV, check_package, csv_records, key_failures, table_delta
 from pipelines.publish.release import ReleaseBlocked, record_expectations, release_content, write_release
 from pipelines.table_store import combine
@@ -203,7 +204,9 @@ def test_declared_dialects_are_compared_whole_even_for_identical_bytes(frames):
     spaced = {"dialect": {**CSV_DIALECT, "skipInitialSpace": True}}
     assert package_check.same_dialect(data, data, {"dialect": CSV_DIALECT}, {"dialect": dict(CSV_DIALECT)})
     assert not package_check.same_dialect(data, data, {"dialect": CSV_DIALECT}, spaced)
-    assert not package_check.same_dialect(data, data, {"dialect": CSV_DIALECT}, {"dialect": {"header": False}})
+    assert not package_check.same_dialect(
+        data, data, {"dialect": CSV_DIALECT}, {"dialect": {**CSV_DIALECT, "header": False}}
+    )
     partial = {"dialect": {"delimiter": ","}}  # the rest sniffed from a narrowed sample: not compared
     assert not package_check.same_dialect(data, data, partial, partial)
 
@@ -434,9 +437,12 @@ def test_gx_runs_once_per_build_and_the_release_publishes_its_docs(published, fr
 def test_a_recorded_failure_blocks_without_a_second_run(published, frames, monkeypatch, tmp_path):
     frames["targets"] = frames["targets"].with_columns(value=-pl.col("value"))
     records = tmp_path / "records"
+    made: list[bool] = []
+    real = release_files.stage_files
+    monkeypatch.setattr(release_mod, "stage_files", lambda *a: made.append(real(*a)) or made[-1])
     outcomes = record_expectations(frames, records, published)
     assert not outcomes["targets"].passed
-    assert _staged(published) == []  # staged while GX ran, removed when it failed
+    assert made == [True] and _staged(published) == []  # staged while GX ran, removed when it failed
     monkeypatch.setattr(release_mod, "validate_tables", lambda *a, **kw: pytest.fail("GX ran a second time"))
     before = _state(published)
     with pytest.raises(ReleaseBlocked) as err:
@@ -656,8 +662,8 @@ def _staged(published) -> list:
 def _files_and_sums(release) -> tuple[dict[str, bytes], dict[str, str]]:
     """Every file of a release by path, and what its SHA256SUMS says of each."""
     files = {p.relative_to(release).as_posix(): p.read_bytes() for p in release.rglob("*") if p.is_file()}
-    sums = dict(line.split("  ", 1)[::-1] for line in files.pop("SHA256SUMS").decode().splitlines())
-    return files, sums
+    del files["SHA256SUMS"]
+    return files, release_sums(release)
 
 
 def _assert_sums_hold(release) -> None:
@@ -682,6 +688,7 @@ def test_the_check_stages_the_data_files_and_the_release_takes_them(published, f
 
     for name in ("write_tables", "write_copies", "write_database"):
         monkeypatch.setattr(release_files, name, written_twice)
+    monkeypatch.setattr(release_mod, "write_tables", written_twice)  # imported by name there
     release = write_release(frames, published, gx_records=tmp_path / "records")
     monkeypatch.undo()
     assert _staged(published) == [] and release.expectations == "recorded by the check"
@@ -736,7 +743,7 @@ def test_a_staging_that_fails_leaves_nothing_and_the_release_writes_the_files(pu
     _assert_sums_hold(release.path)
 
 
-def test_stagings_no_release_took_are_dropped_after_an_hour(published, frames, monkeypatch):
+def test_stagings_no_release_took_are_dropped_after_an_hour(published, frames):
     ds = published / DATASET
     old = [ds / ".staged-2020.01.01-00000000-abc", ds / ".staging-2020.01.01-00000000-abc-1f2e"]
     recent = [ds / ".staged-2020.01.02-00000000-abc", ds / ".staging-2020.01.02-00000000-abc-3d4c"]
@@ -746,14 +753,19 @@ def test_stagings_no_release_took_are_dropped_after_an_hour(published, frames, m
     hours_ago = time.time() - 2 * 3600
     for folder in old:
         os.utime(folder, (hours_ago, hours_ago))
-    interval = sys.getswitchinterval()
-    seen: list[float] = []
-    real = release_files.write_copies
-    monkeypatch.setattr(release_files, "write_copies", lambda *a: seen.append(sys.getswitchinterval()) or real(*a))
     _, task_id = _late_task(frames)
     write_release(_rewrite(frames, task_id, "清理"), published, expectations=False)
     assert not any(f.exists() for f in old)
     assert all(f.is_dir() for f in recent)  # they may be another build's, still running
     assert not list(ds.glob(".discard-*"))
+
+
+def test_the_switch_interval_is_short_while_writer_threads_run(published, frames, monkeypatch):
+    interval = sys.getswitchinterval()
+    seen: list[float] = []
+    real = release_files.write_copies
+    monkeypatch.setattr(release_files, "write_copies", lambda *a: seen.append(sys.getswitchinterval()) or real(*a))
+    _, task_id = _late_task(frames)
+    write_release(_rewrite(frames, task_id, "切换"), published, expectations=False)
     # Shortened while the writer threads ran beside the checks, then restored.
     assert seen and seen[0] < interval and sys.getswitchinterval() == interval
