@@ -141,3 +141,69 @@ def test_data_docs_lose_wall_clock_stamps_and_random_ids(tmp_path):
 def test_every_field_has_chinese_and_english_titles_and_descriptions(table):
     for field in _package()["resources"][list(TABLES).index(table)]["schema"]["fields"]:
         assert field["title_zh"] and field["title_en"] and field["description_en"] and field["description_zh"]
+
+
+def _targets(values: list[float]) -> dict[str, pl.DataFrame]:
+    n = len(values)
+    return {
+        "targets": pl.DataFrame(
+            {
+                "target_id": [f"n:t001:{i}" for i in range(n)],
+                "task_id": ["n:t001"] * n,
+                "section_id": ["n:s001"] * n,
+                "metric": ["地区生产总值增长"] * n,
+                "value": values,
+                "value_max": [None] * n,
+                "unit": ["%"] * n,
+                "qualifier": ["左右"] * n,
+                "year": [2024] * n,
+                "span": ["增长6%左右"] * n,
+                "span_start": list(range(n)),
+            },
+            schema=empty_frame("targets").schema,
+        )
+    }
+
+
+def _docs_bytes(docs) -> dict[str, bytes]:
+    return {str(p.relative_to(docs)): p.read_bytes() for p in sorted(docs.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("values", [[6.0, 7.5], [6.0, -1.0, -2.0]], ids=["passing", "failing"])
+def test_gx_gives_the_same_outcomes_and_docs_with_configurations_built_once(tmp_path, monkeypatch, values):
+    import contextlib
+
+    from great_expectations.expectations.expectation import Expectation
+
+    from pipelines.publish import expectations as gx_mod
+
+    before = Expectation.__dict__["configuration"]
+    fast = gx_mod.validate_tables(_targets(values), tables=["targets"], docs_dir=tmp_path / "fast")
+    assert Expectation.__dict__["configuration"] is before  # undone on exit
+    monkeypatch.setattr(gx_mod, "configurations_built_once", contextlib.nullcontext)
+    plain = gx_mod.validate_tables(_targets(values), tables=["targets"], docs_dir=tmp_path / "plain")
+    assert fast == plain
+    assert _docs_bytes(tmp_path / "fast") == _docs_bytes(tmp_path / "plain")
+    if values[-1] < 0:  # the failing rows by key, from the second (COMPLETE) run
+        (failure,) = fast["targets"].failures
+        assert failure.n_rows == 2 and [k["target_id"] for k in failure.keys] == ["n:t001:1", "n:t001:2"]
+
+
+def test_configurations_built_once_only_in_its_thread_and_until_it_ends():
+    import threading
+
+    import great_expectations.expectations as gxe
+
+    from pipelines.publish.expectations import configurations_built_once
+
+    expectation = gxe.ExpectColumnValuesToNotBeNull(column="task_id")
+    assert expectation.configuration is not expectation.configuration  # GX builds one per access
+    elsewhere = []
+    with configurations_built_once():
+        first = expectation.configuration
+        assert expectation.configuration is first
+        thread = threading.Thread(target=lambda: elsewhere.append(expectation.configuration))
+        thread.start()
+        thread.join()
+        assert elsewhere[0] is not first and elsewhere[0] == first
+    assert expectation.configuration is not first
