@@ -511,14 +511,20 @@ def _map_row(error: Any, positions: list[int]) -> Any:
         return error
 
 
+def delta_check_possible(previous: Path | None, full: bool | None = None) -> bool:
+    """Whether :func:`check_package` validates the delta rows (it validates every row otherwise)."""
+    return previous is not None and not full_validation_requested(full)
+
+
 def check_package(
-    root: Path,
+    root: Path | None,
     descriptor: dict[str, Any],
     frames: dict[str, pl.DataFrame],
     previous: Path | None,
     full: bool | None = None,
     limit: int = ERROR_LIMIT,
     written: dict[str, bytes] | None = None,
+    work_parent: Path | None = None,
 ) -> PackageCheck:
     """Validate the package written at ``root`` (``datapackage.json`` in place) against Frictionless.
 
@@ -526,10 +532,17 @@ def check_package(
     the rows new since ``previous`` (see the module doc). The failures name
     table, rows and reason. ``written``: each table's CSV bytes as just
     written (and hashed into the descriptor), so the files need not be read back.
+
+    ``root`` None: nothing is written yet, and the delta is checked from
+    ``written`` alone (every table's bytes), in a folder under ``work_parent``;
+    whoever writes the files later vouches that they are these bytes (by hash).
+    Only where :func:`delta_check_possible` says so.
     """
     resources = descriptor["resources"]
     total = sum(r["rows"] for r in resources)
-    if full_validation_requested(full) or previous is None:
+    if not delta_check_possible(previous, full):
+        if root is None:
+            raise ValueError("a full validation reads the written package: root is needed")
         failures = frictionless_failures(root / "datapackage.json", limit)
         why = "asked for" if previous is not None else "no previous release"
         return PackageCheck(failures, "full", total, total, dict.fromkeys((r["name"] for r in resources), why))
@@ -544,20 +557,23 @@ def check_package(
             for res in resources
         }
         checked = new_sources_only(descriptor, old_package)
-        report = frictionless.Package.validate_descriptor(checked, basepath=str(root))
+        report = frictionless.Package.validate_descriptor(checked, basepath=str(root or work_parent or "."))
         failures = [_describe("package", e) for e in report.errors[:limit]]
-        delta_failures, validated, full_tables = _delta_failures(root, descriptor, old_resources, olds, limit, written)
+        delta_failures, validated, full_tables = _delta_failures(
+            root, descriptor, old_resources, olds, limit, written, work_parent
+        )
         failures += keys.result() + delta_failures
     return PackageCheck(failures[:limit] if failures else [], "delta", validated, total, full_tables)
 
 
 def _delta_failures(
-    root: Path,
+    root: Path | None,
     descriptor: dict[str, Any],
     old_resources: dict[str, dict[str, Any]],
     olds: dict[str, Future[tuple[bytes | None, str | None]]],
     limit: int,
     written: dict[str, bytes] | None,
+    work_parent: Path | None,
 ) -> tuple[list[BlockingFailure], int, dict[str, str]]:
     """Frictionless on the rows new since the previous release, plus the whole-file checks.
 
@@ -572,9 +588,12 @@ def _delta_failures(
         name = res["name"]
         if written is not None and name in written:
             new = tables[name] = written[name]
-            size = (root / res["path"]).stat().st_size
+            # Not on disk yet (root None): the writer checks the file's hash against these bytes.
+            size = (root / res["path"]).stat().st_size if root is not None else len(new)
             if size != res["bytes"] or len(new) != size:
                 failures.append(BlockingFailure(name, "frictionless", f"byte-count-error: {size} != {res['bytes']}"))
+        elif root is None:
+            raise ValueError(f"{name}: neither written bytes nor a folder to read them from")
         else:
             new = tables[name] = (root / res["path"]).read_bytes()
             failures += file_failures(name, new, res)
@@ -585,7 +604,7 @@ def _delta_failures(
         delta = deltas[name] = table_delta(new, old, why, old_rows if isinstance(old_rows, int) else None)
         if delta.rows != res["rows"]:
             failures.append(BlockingFailure(name, "frictionless", f"row-count-error: {delta.rows} != {res['rows']}"))
-    work = Path(tempfile.mkdtemp(prefix=".tmp-delta-", dir=root.parent))
+    work = Path(tempfile.mkdtemp(prefix=".tmp-delta-", dir=root.parent if root is not None else work_parent))
     try:
         delta_resources = []
         for res in resources:

@@ -22,7 +22,10 @@ What a refresh costs grows with what changed:
 - Frictionless reads only the rows that are not byte for byte rows of the
   previous release (:mod:`pipelines.publish.package_check`); the cross-row
   facts are checked on the full tables. ``full_validation=True`` or
-  ``POLICY_TASKS_FULL_VALIDATION=1`` validates every row.
+  ``POLICY_TASKS_FULL_VALIDATION=1`` validates every row. The check runs that
+  delta validation too, after the suites and while the files are still being
+  staged, and records it beside the GX outcomes; ``release`` publishes the
+  record when it describes the same package against the same previous release.
 """
 
 from __future__ import annotations
@@ -54,7 +57,13 @@ from pipelines.publish.descriptor import CSV_DIALECT, DATASET, package_descripto
 from pipelines.publish.drift import drift
 from pipelines.publish.expectations import GxFailure, GxOutcome, validate_tables
 from pipelines.publish.gate import BlockingFailure, gx_failures, table_failures
-from pipelines.publish.package_check import check_package, frictionless_failures, full_validation_requested
+from pipelines.publish.package_check import (
+    PackageCheck,
+    check_package,
+    delta_check_possible,
+    frictionless_failures,
+    full_validation_requested,
+)
 from pipelines.publish.release_files import (
     STAGED_PREFIX,
     StageError,
@@ -73,6 +82,7 @@ from schemas.tables import TABLES
 LOCK_WAIT_SECONDS = 120
 GX_OUTCOMES = "outcomes.json"
 GX_NOTE = "validation.json"
+PACKAGE_CHECK = "package_check.json"  # Frictionless on the delta rows, run by the check while the files are staged
 GX_RECORD_TTL_SECONDS = 24 * 3600  # a record no release consumed (its build failed later) is dropped
 ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger(__name__)
@@ -217,6 +227,10 @@ def table_resources(frames: dict[str, pl.DataFrame], encoded: dict[str, bytes], 
         resource_descriptor(TABLES[name], f"{name}.csv", len(data), sha256[name], frames[name].height)
         for name, data in encoded.items()
     ]
+
+
+def _descriptor_sha256(descriptor: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(descriptor, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -396,6 +410,9 @@ def record_expectations(
             if staged is not None:
                 staging = pool.submit(stage_files, staged, content.frames, content.encoded, content.sha256, delta)
             outcomes = run_expectations(content, tmp / DOCS_FOLDER, delta)
+            if out_dir is not None and all(o.passed for o in outcomes.values()):
+                # Still beside the staging thread: Frictionless holds the GIL as GX did.
+                record_package_check(tmp, content, out_dir)
         if not all(o.passed for o in outcomes.values()):
             drop_our_staging()
         (tmp / GX_OUTCOMES).write_text(
@@ -408,6 +425,56 @@ def record_expectations(
         drop_our_staging()
         raise
     return outcomes
+
+
+def record_package_check(record: Path, content: Content, out_dir: Path) -> None:
+    """Frictionless on the rows of ``content`` new since ``latest``, before any file is written; kept in ``record``.
+
+    Only where the release would validate a delta (a full validation reads the
+    written files, so the release runs it). The release uses the record when
+    its descriptor and previous release are these (:func:`recorded_package_check`);
+    it publishes the bytes checked here, verified by hash.
+    """
+    previous = previous_release(out_dir / DATASET)
+    if previous is None or not delta_check_possible(previous):
+        return
+    descriptor = package_descriptor(
+        content.version,
+        content.created,
+        table_resources(content.frames, content.encoded, content.sha256),
+        sources(content.frames["notices"]),
+    )
+    try:
+        check = check_package(
+            None, descriptor, content.frames, previous, written=content.encoded, work_parent=out_dir / DATASET
+        )
+    except Exception as exc:  # nothing recorded: the release validates the package itself, and fails there if it must
+        log.warning("Frictionless ahead of the release did not run (%s); the release will run it", exc)
+        return
+    item = {"descriptor_sha256": _descriptor_sha256(descriptor), "previous": previous.name, "check": asdict(check)}
+    (record / PACKAGE_CHECK).write_text(json.dumps(item, ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def recorded_package_check(
+    records: Path | None, version: str, descriptor: dict[str, Any], previous: Path | None, full: bool | None
+) -> PackageCheck | None:
+    """The check's Frictionless validation of this very package against this ``previous``, if it recorded one."""
+    if records is None or previous is None or not delta_check_possible(previous, full):
+        return None
+    try:
+        item = json.loads((gx_record_path(records, version) / PACKAGE_CHECK).read_text(encoding="utf-8"))
+        if item["previous"] != previous.name or item["descriptor_sha256"] != _descriptor_sha256(descriptor):
+            return None
+        check = item["check"]
+        return PackageCheck(
+            [BlockingFailure(**f) for f in check["failures"]],
+            str(check["mode"]),
+            int(check["rows_validated"]),
+            int(check["rows_total"]),
+            {str(k): str(v) for k, v in check["full_tables"].items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def staged_path(out_dir: Path, version: str) -> Path:
@@ -585,13 +652,24 @@ def _write_and_check(
     if problems:
         raise _reject([BlockingFailure("datapackage", "schema_drift", p) for p in problems], "schema drift")
     (tmp / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    if taken is not None:
-        try:
-            tables_verified.result()
-        except StageError as exc:
-            log.warning("%s; writing the table CSVs anew", exc)
-            write_tables(tmp, encoded)
-    check = check_package(tmp, descriptor, frames, previous, full_validation, written=encoded)
+
+    settled: list[bool] = []
+
+    def settle_tables() -> None:
+        """The staged table CSVs are the content's bytes (written anew where not); waited for once."""
+        if taken is not None and not settled:
+            settled.append(True)
+            try:
+                tables_verified.result()
+            except StageError as exc:
+                log.warning("%s; writing the table CSVs anew", exc)
+                write_tables(tmp, encoded)
+
+    check = recorded_package_check(gx_records, version, descriptor, previous, full_validation)
+    frictionless_note = " (recorded by the check)" if check is not None else ""
+    if check is None:
+        settle_tables()  # Frictionless may read them from disk
+        check = check_package(tmp, descriptor, frames, previous, full_validation, written=encoded)
     if check.failures:
         raise _reject(check.failures, "release failed Frictionless validation")
     (tmp / "README.md").write_text(release_readme(version, created, frames, n_expectations), encoding="utf-8")
@@ -609,6 +687,7 @@ def _write_and_check(
         ),
         encoding="utf-8",
     )
+    settle_tables()
     try:
         hashes |= finish()
     except StageError as exc:  # a failure to write them fails the release, named
@@ -623,5 +702,5 @@ def _write_and_check(
         previous=previous.name if previous else None,
         hashes={r["path"]: r["sha256"] for r in resources},
         expectations=gx_note,
-        frictionless=f"{check.mode}: {rows}",
+        frictionless=f"{check.mode}: {rows}{frictionless_note}",
     )

@@ -769,3 +769,58 @@ def test_the_switch_interval_is_short_while_writer_threads_run(published, frames
     write_release(_rewrite(frames, task_id, "切换"), published, expectations=False)
     # Shortened while the writer threads ran beside the checks, then restored.
     assert seen and seen[0] < interval and sys.getswitchinterval() == interval
+
+
+# --- the check runs Frictionless on the delta too; the release publishes that record ---------
+
+
+def test_the_release_publishes_the_checks_frictionless_validation(published, frames, monkeypatch, tmp_path):
+    _, task_id = _late_task(frames)
+    frames = _rewrite(frames, task_id, "预先校验的任务")
+    # The same package checked by a release that validates it itself, for comparison.
+    alone = tmp_path / "alone"
+    shutil.copytree(published, alone, symlinks=True)
+    direct = write_release(frames, alone, expectations=False)
+    record_expectations(frames, tmp_path / "records", published)
+    monkeypatch.setattr(release_mod, "check_package", lambda *a, **k: pytest.fail("Frictionless ran again"))
+    release = write_release(frames, published, gx_records=tmp_path / "records")
+    assert release.frictionless == direct.frictionless + " (recorded by the check)"
+    assert release.frictionless.startswith("delta: ") and release.version == direct.version
+    _assert_sums_hold(release.path)
+
+
+def test_a_recorded_frictionless_failure_blocks_the_release(published, frames, tmp_path):
+    _, task_id = _late_task(frames)
+    frames = _rewrite(frames, task_id, "记录的失败")
+    records = tmp_path / "records"
+    record_expectations(frames, records, published)
+    [record] = [p for p in records.iterdir() if (p / release_mod.PACKAGE_CHECK).is_file()]
+    item = json.loads((record / release_mod.PACKAGE_CHECK).read_text(encoding="utf-8"))
+    assert item["check"]["failures"] == [] and item["check"]["mode"] == "delta"
+    failure = {
+        "table": "tasks",
+        "check": "frictionless",
+        "reason": "constraint-error: 记录的原因",
+        "n_rows": 0,
+        "rows": [],
+    }
+    item["check"]["failures"] = [failure]
+    (record / release_mod.PACKAGE_CHECK).write_text(json.dumps(item, ensure_ascii=False), encoding="utf-8")
+    before = _state(published)
+    with pytest.raises(ReleaseBlocked) as err:
+        write_release(frames, published, gx_records=records)
+    assert "Frictionless" in str(err.value) and err.value.failures[0].reason == failure["reason"]
+    assert _state(published)[0] == before[0]  # latest unchanged
+
+
+def test_a_record_made_against_another_previous_release_is_not_used(published, frames, monkeypatch, tmp_path):
+    _, task_id = _late_task(frames)
+    records = tmp_path / "records"
+    record_expectations(_rewrite(frames, task_id, "另一个基础"), records, published)
+    # Another release is published meanwhile: the record compared with the one before it.
+    write_release(frames | {"glossary": frames["glossary"].head(3)}, published, expectations=False)
+    ran = []
+    real = release_mod.check_package
+    monkeypatch.setattr(release_mod, "check_package", lambda *a, **k: ran.append(True) or real(*a, **k))
+    release = write_release(_rewrite(frames, task_id, "另一个基础"), published, gx_records=records)
+    assert ran == [True] and "recorded" not in release.frictionless
