@@ -24,7 +24,10 @@ foreignKeys                 the foreign-key gate on the full tables (before
                             anything is written)
 bytes, hash                 each written file's size against the descriptor;
                             its hash was taken from the bytes it was written
-                            from (given those bytes; else re-read, re-hashed)
+                            from (given those bytes; else re-read, re-hashed).
+                            Checked before anything is written (the GX check
+                            does, ``root`` None): the bytes to be written, and
+                            the release verifies the files' hashes against them
 rows                        the previous release's validated count, minus the
                             records that went, plus the records that came
 ==========================  ===================================================
