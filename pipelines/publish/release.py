@@ -229,6 +229,12 @@ def table_resources(frames: dict[str, pl.DataFrame], encoded: dict[str, bytes], 
     ]
 
 
+def release_descriptor(content: Content) -> dict[str, Any]:
+    """``datapackage.json`` of a release of ``content`` (its resources: each table's CSV, from its bytes)."""
+    resources = table_resources(content.frames, content.encoded, content.sha256)
+    return package_descriptor(content.version, content.created, resources, sources(content.frames["notices"]))
+
+
 def _descriptor_sha256(descriptor: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(descriptor, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
@@ -410,10 +416,11 @@ def record_expectations(
             if staged is not None:
                 staging = pool.submit(stage_files, staged, content.frames, content.encoded, content.sha256, delta)
             outcomes = run_expectations(content, tmp / DOCS_FOLDER, delta)
-            if out_dir is not None and all(o.passed for o in outcomes.values()):
+            passed = all(o.passed for o in outcomes.values())
+            if out_dir is not None and passed:
                 # Still beside the staging thread: Frictionless holds the GIL as GX did.
                 record_package_check(tmp, content, out_dir)
-        if not all(o.passed for o in outcomes.values()):
+        if not passed:
             drop_our_staging()
         (tmp / GX_OUTCOMES).write_text(
             json.dumps([asdict(o) for o in outcomes.values()], ensure_ascii=False, default=str), encoding="utf-8"
@@ -438,12 +445,7 @@ def record_package_check(record: Path, content: Content, out_dir: Path) -> None:
     previous = previous_release(out_dir / DATASET)
     if previous is None or not delta_check_possible(previous):
         return
-    descriptor = package_descriptor(
-        content.version,
-        content.created,
-        table_resources(content.frames, content.encoded, content.sha256),
-        sources(content.frames["notices"]),
-    )
+    descriptor = release_descriptor(content)
     try:
         check = check_package(
             None, descriptor, content.frames, previous, written=content.encoded, work_parent=out_dir / DATASET
@@ -627,7 +629,16 @@ def _write_and_check(
         # Staged files are hashed again while the checks run: SHA256SUMS vouches for the bytes on
         # disk. The table CSVs first, since Frictionless may read them from disk.
         tables = {f"{name}.csv": content.sha256[name] for name in encoded}
-        tables_verified = pool.submit(verify_files, tmp, tables)
+
+        def verified_tables() -> None:
+            """The staged table CSVs are the content's bytes: written anew where they are not."""
+            try:
+                verify_files(tmp, tables)
+            except StageError as exc:
+                log.warning("%s; writing the table CSVs anew", exc)
+                write_tables(tmp, encoded)
+
+        tables_ready = pool.submit(verified_tables)
         others_verified = pool.submit(verify_files, tmp, {rel: d for rel, d in taken.items() if rel not in tables})
 
         def finish() -> dict[str, str]:
@@ -637,7 +648,8 @@ def _write_and_check(
                 log.warning("%s; writing the data files anew", exc)
                 return start_data_files(pool, tmp, frames, encoded, delta)()
 
-    resources = table_resources(frames, encoded, content.sha256)
+    descriptor = release_descriptor(content)
+    resources = descriptor["resources"]
     hashes = {r["path"]: r["sha256"] for r in resources}
     n_expectations, gx_note = 0, "skipped"
     if expectations:
@@ -647,28 +659,15 @@ def _write_and_check(
         if failures:
             raise _reject(failures, "release blocked by Great Expectations")
         n_expectations = sum(o.n_expectations for o in outcomes.values())
-    descriptor = package_descriptor(version, created, resources, sources(frames["notices"]))
     problems = drift(descriptor)
     if problems:
         raise _reject([BlockingFailure("datapackage", "schema_drift", p) for p in problems], "schema drift")
     (tmp / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-
-    settled: list[bool] = []
-
-    def settle_tables() -> None:
-        """The staged table CSVs are the content's bytes (written anew where not); waited for once."""
-        if taken is not None and not settled:
-            settled.append(True)
-            try:
-                tables_verified.result()
-            except StageError as exc:
-                log.warning("%s; writing the table CSVs anew", exc)
-                write_tables(tmp, encoded)
-
     check = recorded_package_check(gx_records, version, descriptor, previous, full_validation)
     frictionless_note = " (recorded by the check)" if check is not None else ""
     if check is None:
-        settle_tables()  # Frictionless may read them from disk
+        if taken is not None:
+            tables_ready.result()  # Frictionless may read them from disk
         check = check_package(tmp, descriptor, frames, previous, full_validation, written=encoded)
     if check.failures:
         raise _reject(check.failures, "release failed Frictionless validation")
@@ -687,7 +686,8 @@ def _write_and_check(
         ),
         encoding="utf-8",
     )
-    settle_tables()
+    if taken is not None:
+        tables_ready.result()
     try:
         hashes |= finish()
     except StageError as exc:  # a failure to write them fails the release, named
