@@ -40,6 +40,9 @@ SETTLE_SECONDS = 2.0
 
 # SQLite allows a limited number of bound parameters per statement.
 _CHUNK = 500
+# Beside the instance's own files: which raw_sha256 each raw_notice materialisation
+# recorded, by its storage id (see materialised_sha256).
+SHA_BY_EVENT = "raw_sha256_by_event.json"
 
 CHANGELOG = "CHANGELOG.md"
 _CHANGELOG_STATE = ".changelog.json"
@@ -121,9 +124,20 @@ def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None
     )
     # Storage ids grow with time: a parse older than the last read is not the parse of that read.
     latest = {key: storage_id for key, storage_id in latest.items() if parsed.get(key, -1) > storage_id}
-    by_id = {storage_id: key for key, storage_id in latest.items()}
-    ids = sorted(by_id)
+    # A materialisation is never rewritten: what it recorded is read from the
+    # instance once and kept by storage id (loading a thousand events was most
+    # of a plan's time). An entry counts only for the partition it was read for.
+    cache_file = _sha_cache_file(instance)
+    cached = _read_sha_cache(cache_file)
     out: dict[str, str] = {}
+    by_id: dict[int, str] = {}
+    for key, storage_id in latest.items():
+        hit = cached.get(str(storage_id))
+        if hit is not None and hit[0] == key:
+            out[key] = hit[1]
+        else:
+            by_id[storage_id] = key
+    ids = sorted(by_id)
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         records = instance.fetch_materializations(
@@ -135,7 +149,43 @@ def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None
             key = by_id.get(record.storage_id)
             if key is not None and value is not None:
                 out[key] = str(value.value)
+                cached[str(record.storage_id)] = [key, out[key]]
+    if ids and cache_file is not None:
+        _write_sha_cache(cache_file, cached, set(instance.get_dynamic_partitions(notice_partitions.name)))
     return out
+
+
+def _sha_cache_file(instance: dg.DagsterInstance) -> Path | None:
+    """Where the instance keeps its files (the cache goes with them when the instance is deleted)."""
+    try:
+        return Path(instance.root_directory) / SHA_BY_EVENT
+    except Exception:  # an instance without a local folder: no cache
+        return None
+
+
+def _read_sha_cache(path: Path | None) -> dict[str, list[str]]:
+    """``{storage id: [partition key, raw_sha256]}``; empty when missing or unreadable."""
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)}
+
+
+def _write_sha_cache(path: Path, cached: dict[str, list[str]], partitions: set[str]) -> None:
+    """Keep the newest entry of each current partition (older events of a partition are never asked for again)."""
+    newest: dict[str, tuple[int, str]] = {}
+    for storage_id, (key, digest) in cached.items():
+        if key in partitions and storage_id.isdigit() and int(storage_id) > newest.get(key, (-1, ""))[0]:
+            newest[key] = (int(storage_id), digest)
+    try:
+        write_atomic(path, json.dumps({str(i): [key, d] for key, (i, d) in sorted(newest.items())}))
+    except OSError:  # a cache only: the next plan reads the instance again
+        pass
 
 
 def last_sha256(instance: dg.DagsterInstance, key: str) -> str | None:

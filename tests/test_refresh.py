@@ -6,7 +6,10 @@ partition, then a removal.
 """
 
 import csv
+import hashlib
+import json
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import frictionless
@@ -14,7 +17,7 @@ import pytest
 
 from pipelines.cli import _instance, build
 from pipelines.definitions import build_definitions
-from pipelines.refresh import contiguous_ranges, input_changes, materialised_sha256
+from pipelines.refresh import SHA_BY_EVENT, contiguous_ranges, input_changes, materialised_sha256
 from pipelines.schedules import release_decision
 from tests.conftest import SAMPLES
 
@@ -77,6 +80,34 @@ def test_rerunning_a_partition_is_idempotent_and_wakes_the_tables(world):
     requested = {name for name in [*TABLE_NAMES, "release"] if evaluation.get_num_requested(dg.AssetKey(name))}
     assert {"tasks", "assignments", "notices"} <= requested
     assert "release" not in requested  # the release is the schedule's, never automatic
+
+
+def test_parse_records_are_read_from_the_instance_once_and_kept_by_event(world, monkeypatch):
+    """A plan reads each materialisation's recorded hash once; an entry is believed only for its partition."""
+    instance = _instance(world["base"] / "state")
+    recorded = materialised_sha256(instance)
+    cache_file = Path(instance.root_directory) / SHA_BY_EVENT
+    entries = json.loads(cache_file.read_text(encoding="utf-8"))
+    # One entry per partition: the hash the instance recorded when it read that file.
+    assert sorted(key for key, _ in entries.values()) == sorted(recorded)
+    assert {key: digest for key, digest in entries.values()} == recorded
+    assert recorded[KEYS["001"]] == hashlib.sha256(SAMPLES["001"].read_bytes()).hexdigest()
+
+    fetched: list[object] = []
+    fetch = instance.fetch_materializations
+    monkeypatch.setattr(instance, "fetch_materializations", lambda *a, **k: fetched.append(a) or fetch(*a, **k))
+    assert materialised_sha256(instance) == recorded
+    assert fetched == []  # nothing read from the event log again
+
+    # Entries moved to other partitions (or made up) are not believed: the instance is read.
+    keys = sorted(recorded)
+    swapped = {sid: [keys[(keys.index(key) + 1) % len(keys)], "0" * 64] for sid, (key, _) in entries.items()}
+    cache_file.write_text(json.dumps(swapped), encoding="utf-8")
+    assert materialised_sha256(instance) == recorded
+    assert len(fetched) == 1
+    cache_file.write_text("not json", encoding="utf-8")
+    assert materialised_sha256(instance) == recorded
+    assert json.loads(cache_file.read_text(encoding="utf-8")) == entries  # rewritten whole
 
 
 def test_removed_notice_drops_its_rows_and_the_changelog_says_so(world):
