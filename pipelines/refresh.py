@@ -125,15 +125,17 @@ def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None
     # Storage ids grow with time: a parse older than the last read is not the parse of that read.
     latest = {key: storage_id for key, storage_id in latest.items() if parsed.get(key, -1) > storage_id}
     # A materialisation is never rewritten: what it recorded is read from the
-    # instance once and kept by storage id (loading a thousand events was most
-    # of a plan's time). An entry counts only for the partition it was read for.
+    # instance once and kept (loading a thousand events was most of a plan's
+    # time). An entry counts only for the event it was read from: its storage id,
+    # partition, run and time (a wiped event log hands the same ids out again).
     cache_file = _sha_cache_file(instance)
-    cached = _read_sha_cache(cache_file)
+    stamps = _event_stamps(instance, list(latest.values())) if cache_file is not None else None
+    cached = _read_sha_cache(cache_file) if stamps is not None else {}
     out: dict[str, str] = {}
     by_id: dict[int, str] = {}
     for key, storage_id in latest.items():
         hit = cached.get(str(storage_id))
-        if hit is not None and hit[0] == key:
+        if hit is not None and hit[0] == key and stamps is not None and hit[2] == stamps.get(storage_id):
             out[key] = hit[1]
         else:
             by_id[storage_id] = key
@@ -149,8 +151,9 @@ def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None
             key = by_id.get(record.storage_id)
             if key is not None and value is not None:
                 out[key] = str(value.value)
-                cached[str(record.storage_id)] = [key, out[key]]
-    if ids and cache_file is not None:
+                if stamps is not None and record.storage_id in stamps:
+                    cached[str(record.storage_id)] = [key, out[key], stamps[record.storage_id]]
+    if ids and cache_file is not None and stamps is not None:
         _write_sha_cache(cache_file, cached, set(instance.get_dynamic_partitions(notice_partitions.name)))
     return out
 
@@ -163,8 +166,34 @@ def _sha_cache_file(instance: dg.DagsterInstance) -> Path | None:
         return None
 
 
+def _event_stamps(instance: dg.DagsterInstance, ids: list[int]) -> dict[int, str] | None:
+    """Run id and time of events by storage id, without reading their bodies; None for a storage that cannot say.
+
+    Dagster's SQL event logs (SQLite, Postgres) keep both in columns of their
+    event table, which the asset index refers to by the same ids.
+    """
+    import sqlalchemy as sa
+    from dagster._core.storage.event_log.schema import SqlEventLogStorageTable as Events
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    storage = instance.event_log_storage
+    if not isinstance(storage, SqlEventLogStorage):
+        return None
+    out: dict[int, str] = {}
+    try:
+        with storage.index_connection() as conn:
+            for i in range(0, len(ids), _CHUNK):
+                query = sa.select(Events.c.id, Events.c.run_id, Events.c.timestamp).where(
+                    Events.c.id.in_(ids[i : i + _CHUNK])
+                )
+                out.update({int(row[0]): f"{row[1]}|{row[2]}" for row in conn.execute(query)})
+    except Exception:  # another layout of the event table: no cache, the events are read
+        return None
+    return out
+
+
 def _read_sha_cache(path: Path | None) -> dict[str, list[str]]:
-    """``{storage id: [partition key, raw_sha256]}``; empty when missing or unreadable."""
+    """``{storage id: [partition key, raw_sha256, run id|time]}``; empty when missing or unreadable."""
     if path is None:
         return {}
     try:
@@ -173,17 +202,17 @@ def _read_sha_cache(path: Path | None) -> dict[str, list[str]]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items() if isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)}
+    return {k: v for k, v in data.items() if isinstance(v, list) and len(v) == 3 and all(isinstance(x, str) for x in v)}
 
 
 def _write_sha_cache(path: Path, cached: dict[str, list[str]], partitions: set[str]) -> None:
     """Keep the newest entry of each current partition (older events of a partition are never asked for again)."""
-    newest: dict[str, tuple[int, str]] = {}
-    for storage_id, (key, digest) in cached.items():
-        if key in partitions and storage_id.isdigit() and int(storage_id) > newest.get(key, (-1, ""))[0]:
-            newest[key] = (int(storage_id), digest)
+    newest: dict[str, tuple[int, str, str]] = {}
+    for storage_id, (key, digest, stamp) in cached.items():
+        if key in partitions and storage_id.isdigit() and int(storage_id) > newest.get(key, (-1, "", ""))[0]:
+            newest[key] = (int(storage_id), digest, stamp)
     try:
-        write_atomic(path, json.dumps({str(i): [key, d] for key, (i, d) in sorted(newest.items())}))
+        write_atomic(path, json.dumps({str(i): [key, d, st] for key, (i, d, st) in sorted(newest.items())}))
     except OSError:  # a cache only: the next plan reads the instance again
         pass
 

@@ -89,8 +89,8 @@ def test_parse_records_are_read_from_the_instance_once_and_kept_by_event(world, 
     cache_file = Path(instance.root_directory) / SHA_BY_EVENT
     entries = json.loads(cache_file.read_text(encoding="utf-8"))
     # One entry per partition: the hash the instance recorded when it read that file.
-    assert sorted(key for key, _ in entries.values()) == sorted(recorded)
-    assert {key: digest for key, digest in entries.values()} == recorded
+    assert sorted(key for key, _, _ in entries.values()) == sorted(recorded)
+    assert {key: digest for key, digest, _ in entries.values()} == recorded
     assert recorded[KEYS["001"]] == hashlib.sha256(SAMPLES["001"].read_bytes()).hexdigest()
 
     fetched: list[object] = []
@@ -101,7 +101,7 @@ def test_parse_records_are_read_from_the_instance_once_and_kept_by_event(world, 
 
     # Entries moved to other partitions (or made up) are not believed: the instance is read.
     keys = sorted(recorded)
-    swapped = {sid: [keys[(keys.index(key) + 1) % len(keys)], "0" * 64] for sid, (key, _) in entries.items()}
+    swapped = {sid: [keys[(keys.index(key) + 1) % len(keys)], "0" * 64, st] for sid, (key, _, st) in entries.items()}
     cache_file.write_text(json.dumps(swapped), encoding="utf-8")
     assert materialised_sha256(instance) == recorded
     assert len(fetched) == 1
@@ -256,3 +256,28 @@ def test_runs_that_write_the_tables_are_queued_one_at_a_time(tmp_path):
     for job in ("publish_job", "tables_job"):  # the schedule's, the sensor's after a removal
         assert defs.resolve_job_def(job).tags[key] == value
     assert tables_automation_sensor.run_tags[key] == value  # declarative automation's
+
+
+def test_a_wiped_event_log_that_hands_out_the_same_ids_again_is_read_anew(tmp_path):
+    """The cache of recorded hashes names each event by id, partition, run and time: a reused id is not enough."""
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        instance.add_dynamic_partitions("notices", ["a"])
+
+        def parsed(sha: str) -> None:
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization("raw_notice", partition="a", metadata={"raw_sha256": sha})
+            )
+            instance.report_runless_asset_event(dg.AssetMaterialization("parsed_notice", partition="a"))
+
+        parsed("old")
+        assert materialised_sha256(instance) == {"a": "old"}
+        first_id = instance.get_latest_storage_id_by_partition(
+            dg.AssetKey("raw_notice"), dg.DagsterEventType.ASSET_MATERIALIZATION
+        )["a"]
+        instance.wipe_assets([dg.AssetKey("raw_notice"), dg.AssetKey("parsed_notice")])
+        parsed("new")
+        again = instance.get_latest_storage_id_by_partition(
+            dg.AssetKey("raw_notice"), dg.DagsterEventType.ASSET_MATERIALIZATION
+        )["a"]
+        assert again == first_id  # the situation this guards against
+        assert materialised_sha256(instance) == {"a": "new"}

@@ -6,6 +6,7 @@ come from the Pandera models and the TABLES registry.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -191,8 +192,13 @@ def catalog(con: duckdb.DuckDBPyConnection) -> list[list[tuple[Any, ...]]]:
     return [con.execute(sql).fetchall() for sql in _CATALOG]
 
 
+@functools.cache
 def expected_catalog() -> list[list[tuple[Any, ...]]]:
-    """The catalog the models declare now (an empty in-memory database)."""
+    """The catalog the models declare now (an empty in-memory database; built once per process).
+
+    The models are the process's own: a patch compared the copy with a freshly
+    built empty database every time, a third of the patch's Python time.
+    """
     con = duckdb.connect()
     try:
         _create_schema(con)

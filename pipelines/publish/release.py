@@ -67,6 +67,7 @@ from pipelines.publish.package_check import (
 from pipelines.publish.release_files import (
     STAGED_PREFIX,
     StageError,
+    data_files,
     discard,
     prune_staged,
     quick_gil_handoff,
@@ -77,6 +78,7 @@ from pipelines.publish.release_files import (
     write_tables,
 )
 from pipelines.publish.release_readme import DOCS_FOLDER, release_readme
+from pipelines.publish.stamps import prune_records, record_release
 from schemas.tables import TABLES
 
 LOCK_WAIT_SECONDS = 120
@@ -575,6 +577,7 @@ def write_release(
         for stale in dataset_dir.glob(".tmp-*"):  # left by a crashed build; we hold the lock
             shutil.rmtree(stale, ignore_errors=True)
         prune_staged(dataset_dir)
+        prune_records(dataset_dir)
         previous = previous_release(dataset_dir)
         delta = delta_for_version(version, frames, previous)
         tmp = dataset_dir / f".tmp-{version}-{os.getpid()}"
@@ -626,20 +629,23 @@ def _write_and_check(
     if taken is None:
         finish = start_data_files(pool, tmp, frames, encoded, delta)
     else:
-        # Staged files are hashed again while the checks run: SHA256SUMS vouches for the bytes on
-        # disk. The table CSVs first, since Frictionless may read them from disk.
+        # SHA256SUMS vouches for the bytes on disk: staged files written since they were
+        # hashed (their stamps say so) are hashed again while the checks run, the table
+        # CSVs first, since Frictionless may read them from disk.
+        staged_hashes, unchanged = taken
         tables = {f"{name}.csv": content.sha256[name] for name in encoded}
 
         def verified_tables() -> None:
             """The staged table CSVs are the content's bytes: written anew where they are not."""
             try:
-                verify_files(tmp, tables)
+                verify_files(tmp, tables, unchanged)
             except StageError as exc:
                 log.warning("%s; writing the table CSVs anew", exc)
                 write_tables(tmp, encoded)
 
         tables_ready = pool.submit(verified_tables)
-        others_verified = pool.submit(verify_files, tmp, {rel: d for rel, d in taken.items() if rel not in tables})
+        others = {rel: d for rel, d in staged_hashes.items() if rel not in tables}
+        others_verified = pool.submit(verify_files, tmp, others, unchanged)
 
         def finish() -> dict[str, str]:
             try:
@@ -693,6 +699,7 @@ def _write_and_check(
     except StageError as exc:  # a failure to write them fails the release, named
         raise PublishError(str(exc)) from exc
     (tmp / "SHA256SUMS").write_text(sha256sums(tmp, hashes), encoding="utf-8")
+    record_release(tmp, version, {rel: hashes[rel] for rel in data_files() if rel in hashes})
     rows = "every row" if check.mode == "full" else f"{check.rows_validated} of {check.rows_total} rows"
     return Release(
         tmp.parent / version,

@@ -36,6 +36,7 @@ from pipelines.publish.duckdb_export import patch_duckdb, write_duckdb
 from pipelines.publish.excel import FOLDER as EXCEL_FOLDER
 from pipelines.publish.excel import write_excel_csv
 from pipelines.publish.release_readme import DUCKDB_FILE
+from pipelines.publish.stamps import recorded_sha256, stamp_entries, unchanged
 from schemas.tables import TABLES
 
 STAGED_PREFIX = ".staged-"  # a finished staging, named for its version and code
@@ -128,13 +129,17 @@ def file_sha256(path: Path) -> str:
 
 def _copy_duckdb(delta: ReleaseDelta, dest: Path) -> bool:
     """Copy the previous release's DuckDB file to ``dest`` when it is the file that release recorded."""
+    source, recorded = delta.base / DUCKDB_FILE, release_sums(delta.base).get(DUCKDB_FILE)
     try:
-        # The copy is made by the kernel and hashed over a memory map: the file is never read into memory.
-        shutil.copyfile(delta.base / DUCKDB_FILE, dest)
-        digest = file_sha256(dest)
+        # The copy is made by the kernel: the file is never read into memory.
+        shutil.copyfile(source, dest)
+        # Unchanged since the release wrote it, before the copy and still after it (stamps.py):
+        # the copy is that file. Otherwise the copy is hashed, over a memory map.
+        known = recorded_sha256(delta.base, DUCKDB_FILE)
+        digest = known if known == recorded else file_sha256(dest)
     except OSError:
         return False
-    return digest == release_sums(delta.base).get(DUCKDB_FILE)
+    return digest == recorded
 
 
 def write_database(db: Path, frames: dict[str, pl.DataFrame], delta: ReleaseDelta | None = None) -> str:
@@ -244,7 +249,9 @@ def stage_files(
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="stage") as pool:
             hashes = start_data_files(pool, tmp, frames, encoded, delta)()
         hashes |= {f"{name}.csv": sha256[name] for name in encoded}
-        manifest = {rel: {"size": (tmp / rel).stat().st_size, "sha256": hashes[rel]} for rel in data_files()}
+        manifest = stamp_entries(tmp, {rel: hashes[rel] for rel in data_files()})
+        for entry in manifest.values():
+            entry["size"] = entry["stamp"][0]
         (tmp / MANIFEST).write_text(json.dumps({"files": manifest}, indent=1), encoding="utf-8")
         os.rename(tmp, staged)  # fails when another build renamed the same content first: theirs is as good
         return True
@@ -256,13 +263,16 @@ def stage_files(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def verify_files(root: Path, hashes: dict[str, str]) -> dict[str, str]:
+def verify_files(root: Path, hashes: dict[str, str], unchanged: frozenset[str] = frozenset()) -> dict[str, str]:
     """Check that each file under ``root`` has the SHA-256 ``hashes`` gives it; returns ``hashes``.
 
     Raises :class:`StageError` naming the first that does not: a staged file
     is published only as the bytes its manifest (and the content) say.
+    ``unchanged``: files known not to have been written since they were hashed (stamps.py).
     """
     for rel, digest in hashes.items():
+        if rel in unchanged:
+            continue
         try:
             found = file_sha256(root / rel)
         except OSError as exc:
@@ -272,8 +282,11 @@ def verify_files(root: Path, hashes: dict[str, str]) -> dict[str, str]:
     return hashes
 
 
-def take_staged(staged: Path, dest: Path) -> dict[str, str] | None:
+def take_staged(staged: Path, dest: Path) -> tuple[dict[str, str], frozenset[str]] | None:
     """Move a staging to ``dest`` (which must not exist); the files' SHA-256 by path, None when unusable.
+
+    Also the files that still carry the stamp the manifest recorded when they
+    were hashed: not written since (stamps.py), they need no second hashing.
 
     Usable means: its manifest names every data file with a hash, and each
     file is there with the size the manifest records. The caller holds the
@@ -283,6 +296,7 @@ def take_staged(staged: Path, dest: Path) -> dict[str, str] | None:
     before it vouches for them.
     """
     try:
+        recorded_at = (staged / MANIFEST).stat().st_mtime_ns
         manifest = json.loads((staged / MANIFEST).read_text(encoding="utf-8"))["files"]
         hashes = {rel: str(manifest[rel]["sha256"]) for rel in data_files()}
         for rel in data_files():
@@ -295,4 +309,4 @@ def take_staged(staged: Path, dest: Path) -> dict[str, str] | None:
             discard(staged)
         return None
     (dest / MANIFEST).unlink()
-    return hashes
+    return hashes, frozenset(rel for rel in data_files() if unchanged(dest / rel, manifest[rel], recorded_at))
