@@ -292,8 +292,8 @@ def take_staged(staged: Path, dest: Path) -> tuple[dict[str, str], frozenset[str
     file is there with the size the manifest records. The caller holds the
     publish lock (no other release takes the folder meanwhile; a build pruning
     old stagings without it renames a folder away whole, so the rename here gets
-    all of it or fails) and hashes the files again (:func:`verify_files`)
-    before it vouches for them.
+    all of it or fails) and hashes the files that may have changed again
+    (:func:`verify_files`) before it vouches for them.
     """
     try:
         recorded_at = (staged / MANIFEST).stat().st_mtime_ns
