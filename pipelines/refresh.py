@@ -41,7 +41,7 @@ SETTLE_SECONDS = 2.0
 # SQLite allows a limited number of bound parameters per statement.
 _CHUNK = 500
 # Beside the instance's own files: which raw_sha256 each raw_notice materialisation
-# recorded, by its storage id (see materialised_sha256).
+# recorded, by event (see materialised_sha256).
 SHA_BY_EVENT = "raw_sha256_by_event.json"
 
 CHANGELOG = "CHANGELOG.md"
@@ -130,12 +130,14 @@ def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None
     # partition, run and time (a wiped event log hands the same ids out again).
     cache_file = _sha_cache_file(instance)
     stamps = _event_stamps(instance, list(latest.values())) if cache_file is not None else None
-    cached = _read_sha_cache(cache_file) if stamps is not None else {}
+    if stamps is None:  # no folder, or a storage that cannot name its events: no cache
+        cache_file, stamps = None, {}
+    cached = _read_sha_cache(cache_file) if cache_file is not None else {}
     out: dict[str, str] = {}
     by_id: dict[int, str] = {}
     for key, storage_id in latest.items():
         hit = cached.get(str(storage_id))
-        if hit is not None and hit[0] == key and stamps is not None and hit[2] == stamps.get(storage_id):
+        if hit is not None and hit[0] == key and hit[2] == stamps.get(storage_id):
             out[key] = hit[1]
         else:
             by_id[storage_id] = key
@@ -151,9 +153,9 @@ def materialised_sha256(instance: dg.DagsterInstance, keys: Iterable[str] | None
             key = by_id.get(record.storage_id)
             if key is not None and value is not None:
                 out[key] = str(value.value)
-                if stamps is not None and record.storage_id in stamps:
+                if record.storage_id in stamps:
                     cached[str(record.storage_id)] = [key, out[key], stamps[record.storage_id]]
-    if ids and cache_file is not None and stamps is not None:
+    if ids and cache_file is not None:
         _write_sha_cache(cache_file, cached, set(instance.get_dynamic_partitions(notice_partitions.name)))
     return out
 
@@ -192,10 +194,8 @@ def _event_stamps(instance: dg.DagsterInstance, ids: list[int]) -> dict[int, str
     return out
 
 
-def _read_sha_cache(path: Path | None) -> dict[str, list[str]]:
+def _read_sha_cache(path: Path) -> dict[str, list[str]]:
     """``{storage id: [partition key, raw_sha256, run id|time]}``; empty when missing or unreadable."""
-    if path is None:
-        return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

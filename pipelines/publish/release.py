@@ -625,6 +625,9 @@ def _write_and_check(
     writes release the GIL).
     """
     frames, encoded, version, created = content.frames, content.encoded, content.version, content.created
+    descriptor = release_descriptor(content)
+    resources = descriptor["resources"]
+    tables = {r["path"]: r["sha256"] for r in resources}  # each table's CSV, hashed from its bytes
     taken = take_staged(staged, tmp)
     if taken is None:
         finish = start_data_files(pool, tmp, frames, encoded, delta)
@@ -633,7 +636,6 @@ def _write_and_check(
         # hashed (their stamps say so) are hashed again while the checks run, the table
         # CSVs first, since Frictionless may read them from disk.
         staged_hashes, unchanged = taken
-        tables = {f"{name}.csv": content.sha256[name] for name in encoded}
 
         def verified_tables() -> None:
             """The staged table CSVs are the content's bytes: written anew where they are not."""
@@ -654,9 +656,6 @@ def _write_and_check(
                 log.warning("%s; writing the data files anew", exc)
                 return start_data_files(pool, tmp, frames, encoded, delta)()
 
-    descriptor = release_descriptor(content)
-    resources = descriptor["resources"]
-    hashes = {r["path"]: r["sha256"] for r in resources}
     n_expectations, gx_note = 0, "skipped"
     if expectations:
         gx_delta = None if full_validation_requested(full_validation) else delta
@@ -695,7 +694,7 @@ def _write_and_check(
     if taken is not None:
         tables_ready.result()
     try:
-        hashes |= finish()
+        hashes = tables | finish()
     except StageError as exc:  # a failure to write them fails the release, named
         raise PublishError(str(exc)) from exc
     (tmp / "SHA256SUMS").write_text(sha256sums(tmp, hashes), encoding="utf-8")
@@ -707,7 +706,7 @@ def _write_and_check(
         created,
         new=True,
         previous=previous.name if previous else None,
-        hashes={r["path"]: r["sha256"] for r in resources},
+        hashes=tables,
         expectations=gx_note,
         frictionless=f"{check.mode}: {rows}{frictionless_note}",
     )

@@ -249,9 +249,7 @@ def stage_files(
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="stage") as pool:
             hashes = start_data_files(pool, tmp, frames, encoded, delta)()
         hashes |= {f"{name}.csv": sha256[name] for name in encoded}
-        manifest = stamp_entries(tmp, {rel: hashes[rel] for rel in data_files()})
-        for entry in manifest.values():
-            entry["size"] = entry["stamp"][0]
+        manifest = stamp_entries(tmp, {rel: hashes[rel] for rel in data_files()})  # the stamp starts with the size
         (tmp / MANIFEST).write_text(json.dumps({"files": manifest}, indent=1), encoding="utf-8")
         os.rename(tmp, staged)  # fails when another build renamed the same content first: theirs is as good
         return True
@@ -300,7 +298,7 @@ def take_staged(staged: Path, dest: Path) -> tuple[dict[str, str], frozenset[str
         manifest = json.loads((staged / MANIFEST).read_text(encoding="utf-8"))["files"]
         hashes = {rel: str(manifest[rel]["sha256"]) for rel in data_files()}
         for rel in data_files():
-            if (staged / rel).stat().st_size != manifest[rel]["size"]:
+            if (staged / rel).stat().st_size != manifest[rel]["stamp"][0]:
                 raise ValueError(f"{rel} is not the size it was staged with")
         os.rename(staged, dest)
     except (OSError, ValueError, KeyError, TypeError) as exc:
