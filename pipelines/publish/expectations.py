@@ -18,13 +18,10 @@ is checked on the full tables by the Pandera models before any of this runs.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import re
-import threading
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +30,7 @@ import polars as pl
 
 from pipelines.parse.assignments import is_assignment, iter_brackets
 from pipelines.publish.delta import ReleaseDelta
+from pipelines.publish.gx_shortcuts import configurations_built_once, templates_compiled_once, unsaved_configuration
 from schemas.tables import TABLES
 
 # GX phones home and draws progress bars unless told not to.
@@ -212,7 +210,7 @@ def _failure(table: str, result: Any, key_cols: list[str]) -> GxFailure:
 def _quiet_context(docs_dir: Path | None) -> Any:
     import great_expectations as gx
 
-    context = gx.get_context(mode="ephemeral")
+    context = unsaved_configuration(gx.get_context(mode="ephemeral"))
     context.variables.progress_bars = {"globally": False}
     if docs_dir is not None:
         context.add_data_docs_site(
@@ -224,45 +222,6 @@ def _quiet_context(docs_dir: Path | None) -> Any:
             },
         )
     return context
-
-
-@contextlib.contextmanager
-def configurations_built_once() -> Iterator[None]:
-    """While a suite validates, each GX expectation object builds its configuration once.
-
-    GX 1.24's ``Expectation.configuration`` is a property that builds a new
-    ``ExpectationConfiguration`` (a pydantic ``dict()`` and a regex over the
-    class name) on every access, and one validation reads it about 120 times
-    per expectation: a third of validating a delta. The expectation objects a
-    validation reads are the ones it made from the suite for that run, and
-    nothing changes them meanwhile, so the first configuration stands for the
-    later ones. Only in the thread that entered (GX elsewhere in the process
-    builds its own), and undone on exit; a GX whose property is not the one
-    described here is left alone.
-    """
-    from great_expectations.expectations.expectation import Expectation
-
-    prop = Expectation.__dict__.get("configuration")
-    if not isinstance(prop, property) or prop.fget is None or prop.fget.__qualname__ != "Expectation.configuration":
-        yield
-        return
-    build = prop.fget
-    owner = threading.get_ident()
-    built: dict[int, tuple[Any, Any]] = {}  # id(expectation) -> (expectation kept alive, its configuration)
-
-    def configuration(self: Any) -> Any:
-        if threading.get_ident() != owner:
-            return build(self)
-        hit = built.get(id(self))
-        if hit is None:
-            hit = built[id(self)] = (self, build(self))
-        return hit[1]
-
-    Expectation.configuration = property(configuration, doc=prop.__doc__)  # type: ignore[method-assign,assignment]
-    try:
-        yield
-    finally:
-        Expectation.configuration = prop  # type: ignore[method-assign]
 
 
 def validate_tables(
@@ -315,7 +274,8 @@ def validate_tables(
         outcomes[table] = GxOutcome(table, result.success, len(suite.expectations), failures, view.height)
     if docs_dir is not None:
         # One render of every suite and validation result the run stored.
-        context.build_data_docs(site_names=["release"])
+        with templates_compiled_once():
+            context.build_data_docs(site_names=["release"])
         make_docs_reproducible(docs_dir, run_time)
     return outcomes
 

@@ -170,17 +170,20 @@ def _docs_bytes(docs) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("values", [[6.0, 7.5], [6.0, -1.0, -2.0]], ids=["passing", "failing"])
-def test_gx_gives_the_same_outcomes_and_docs_with_configurations_built_once(tmp_path, monkeypatch, values):
+def test_gx_gives_the_same_outcomes_and_docs_with_its_shortcuts(tmp_path, monkeypatch, values):
     import contextlib
 
     from great_expectations.expectations.expectation import Expectation
+    from great_expectations.render.view.view import DefaultJinjaView
 
     from pipelines.publish import expectations as gx_mod
 
-    before = Expectation.__dict__["configuration"]
+    before = Expectation.__dict__["configuration"], DefaultJinjaView.__dict__["__init__"]
     fast = gx_mod.validate_tables(_targets(values), tables=["targets"], docs_dir=tmp_path / "fast")
-    assert Expectation.__dict__["configuration"] is before  # undone on exit
+    assert (Expectation.__dict__["configuration"], DefaultJinjaView.__dict__["__init__"]) == before  # undone
     monkeypatch.setattr(gx_mod, "configurations_built_once", contextlib.nullcontext)
+    monkeypatch.setattr(gx_mod, "templates_compiled_once", contextlib.nullcontext)
+    monkeypatch.setattr(gx_mod, "unsaved_configuration", lambda context: context)
     plain = gx_mod.validate_tables(_targets(values), tables=["targets"], docs_dir=tmp_path / "plain")
     assert fast == plain
     assert _docs_bytes(tmp_path / "fast") == _docs_bytes(tmp_path / "plain")
@@ -194,7 +197,7 @@ def test_configurations_built_once_only_in_its_thread_and_until_it_ends():
 
     import great_expectations.expectations as gxe
 
-    from pipelines.publish.expectations import configurations_built_once
+    from pipelines.publish.gx_shortcuts import configurations_built_once
 
     expectation = gxe.ExpectColumnValuesToNotBeNull(column="task_id")
     assert expectation.configuration is not expectation.configuration  # GX builds one per access
@@ -207,3 +210,50 @@ def test_configurations_built_once_only_in_its_thread_and_until_it_ends():
         thread.join()
         assert elsewhere[0] is not first and elsewhere[0] == first
     assert expectation.configuration is not first
+
+
+def test_data_docs_compile_each_gx_template_once(tmp_path, monkeypatch):
+    import contextlib
+
+    import jinja2
+
+    from pipelines.publish import expectations as gx_mod
+    from pipelines.publish import gx_shortcuts
+
+    compiled: list[str] = []
+    compile_ = jinja2.Environment.compile
+
+    def counting(self, source, name=None, *args, **kwargs):
+        compiled.append(name)
+        return compile_(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    monkeypatch.setattr(gx_shortcuts, "_TEMPLATES", gx_shortcuts._CompiledTemplates())  # nothing cached yet
+    gx_mod.validate_tables(_targets([6.0]), tables=["targets"], docs_dir=tmp_path / "once")
+    assert compiled and len(compiled) == len(set(compiled))
+    gx_mod.validate_tables(_targets([6.0]), tables=["targets"], docs_dir=tmp_path / "again")
+    assert len(compiled) == len(set(compiled))  # the next build compiles none again
+    # Without the shortcut GX compiles the same templates over and over.
+    compiled.clear()
+    monkeypatch.setattr(gx_mod, "templates_compiled_once", contextlib.nullcontext)
+    gx_mod.validate_tables(_targets([6.0]), tables=["targets"], docs_dir=tmp_path / "plain")
+    assert len(compiled) > len(set(compiled))
+
+
+def test_an_ephemeral_gx_context_does_not_serialise_its_configuration(monkeypatch):
+    import great_expectations as gx
+    from great_expectations.data_context.data_context_variables import DataContextVariables
+
+    from pipelines.publish.gx_shortcuts import unsaved_configuration
+
+    saves = []
+    monkeypatch.setattr(DataContextVariables, "save", lambda self: saves.append(self))
+    plain = gx.get_context(mode="ephemeral")
+    plain.data_sources.add_pandas("tables").add_dataframe_asset("t")
+    assert saves  # GX saves on every change
+    saves.clear()
+    context = unsaved_configuration(gx.get_context(mode="ephemeral"))
+    context.data_sources.add_pandas("tables").add_dataframe_asset("t")
+    assert saves == [] and list(context.data_sources.all()) == ["tables"]
+    other = object()
+    assert unsaved_configuration(other) is other
