@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.assets.partitions import notice_partitions
+from pipelines.atomic import write_atomic
 from pipelines.definitions import build_definitions
 from pipelines.event_log import INSTANCE_YAML
 from pipelines.ingest.read import list_notice_files
@@ -28,6 +29,7 @@ from pipelines.publish.package_check import FULL_VALIDATION_ENV
 from pipelines.refresh import (
     contiguous_ranges,
     latest_release,
+    load_cache,
     plan_refresh,
     range_tags,
     scan_files,
@@ -36,6 +38,8 @@ from pipelines.refresh import (
 from pipelines.schedules import release_decision
 
 STATE_DIR = ".policy_tasks_state"
+# The build's own cache of raw/ hashes (the sensor keeps its own, named by its cursor).
+RAW_SCAN_CACHE = "raw_scan_build.json"
 
 
 def _instance(state_dir: Path) -> dg.DagsterInstance:
@@ -118,7 +122,12 @@ def _build(raw_dir: Path, out_dir: Path, state_dir: Path, log, verbose: bool, fo
     instance = _instance(state_dir)
     # The event log keeps connections open: close them when the build is done.
     with instance:
-        scan = scan_files(list_notice_files(raw_dir), settle_seconds=0)
+        # The hashes of the last build's look at raw/, for the files that still carry their stamps.
+        scan_cache = state_dir / RAW_SCAN_CACHE
+        cached = load_cache(scan_cache)
+        scan = scan_files(list_notice_files(raw_dir), cached, settle_seconds=0)
+        if scan.cache != cached:
+            write_atomic(scan_cache, json.dumps(scan.cache, sort_keys=True, ensure_ascii=False))
         plan = plan_refresh(instance, scan)
         if plan.delete:
             for key in plan.delete:

@@ -30,6 +30,7 @@ from pipelines.atomic import write_atomic
 from pipelines.ingest.read import sha256_bytes
 from pipelines.publish.descriptor import DATASET
 from pipelines.publish.release import publish_lock
+from pipelines.publish.stamps import file_stamp
 
 RAW_ASSET = dg.AssetKey("raw_notice")
 PARSED_ASSET = dg.AssetKey("parsed_notice")
@@ -37,6 +38,10 @@ NOTICE_ASSETS = ("raw_notice", "cleaned_notice", "parsed_notice")
 
 # A file modified more recently than this may still be being written.
 SETTLE_SECONDS = 2.0
+# A file's recorded hash is reused only when the file last changed this long
+# before the look that hashed it: a write just after the hash could otherwise
+# carry an earlier change time from the file system's coarse clock.
+RACY_NS = 1_000_000_000
 
 # SQLite allows a limited number of bound parameters per statement.
 _CHUNK = 500
@@ -66,13 +71,24 @@ class RawScan:
         return set(self.digests) | set(self.unsettled)
 
 
+def cache_entry_ok(entry: object) -> bool:
+    """A :func:`scan_files` cache entry: stamp (4 ints), hash or None, time of the look that hashed it."""
+    return isinstance(entry, list) and len(entry) == 6 and all(isinstance(v, int) for v in entry[:4])
+
+
 def scan_files(
     files: Mapping[str, Path],
     cache: Mapping[str, list] | None = None,
     now: float | None = None,
     settle_seconds: float = SETTLE_SECONDS,
 ) -> RawScan:
-    """Hash the settled files; a file whose size and mtime match ``cache`` is not read again.
+    """Hash the settled files; a file that still carries the stamp it was hashed with is not read again.
+
+    The stamp is the file's size, inode, modification and change time
+    (:func:`pipelines.publish.stamps.file_stamp`): any write moves the change
+    time, which no tool can set back. As for the release's files, a hash
+    counts only for a file changed before the look that took it, here by
+    ``RACY_NS`` (file-system clocks tick coarsely); any other file is read again.
 
     A file modified within ``settle_seconds`` is reported as unsettled and not
     hashed: a notice is never built from half a file. So is one stamped in the
@@ -80,25 +96,38 @@ def scan_files(
     with ``cache`` from this one, finds it unchanged.
     """
     now = time.time() if now is None else now
+    looked_at = time.time_ns()  # before any file is read
     cache = cache or {}
     digests: dict[str, str] = {}
     unsettled: list[str] = []
     new_cache: dict[str, list] = {}
     for key, path in files.items():
         try:
-            st = path.stat()
+            stamp = file_stamp(path)
         except FileNotFoundError:  # removed between listing and stat
             continue
         seen = cache.get(key)
-        unchanged = bool(seen) and seen[0] == st.st_size and seen[1] == st.st_mtime_ns
-        if settle_seconds > 0 and now - st.st_mtime < settle_seconds and not unchanged:
+        unchanged = cache_entry_ok(seen) and seen[:4] == stamp
+        if settle_seconds > 0 and now - stamp[2] / 1e9 < settle_seconds and not unchanged:
             unsettled.append(key)
-            new_cache[key] = [st.st_size, st.st_mtime_ns, None]  # compared at the next look
+            new_cache[key] = [*stamp, None, looked_at]  # compared at the next look
             continue
-        digest = seen[2] if unchanged and seen[2] else sha256_bytes(path.read_bytes())
+        if unchanged and isinstance(seen[4], str) and isinstance(seen[5], int) and stamp[3] < seen[5] - RACY_NS:
+            digest, hashed_at = seen[4], seen[5]
+        else:
+            digest, hashed_at = sha256_bytes(path.read_bytes()), looked_at
         digests[key] = digest
-        new_cache[key] = [st.st_size, st.st_mtime_ns, digest]
+        new_cache[key] = [*stamp, digest, hashed_at]
     return RawScan(digests, unsettled, new_cache)
+
+
+def load_cache(path: Path) -> dict[str, list]:
+    """A :func:`scan_files` cache saved as JSON; empty when missing or unreadable."""
+    try:
+        cache = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in cache.items() if cache_entry_ok(v)} if isinstance(cache, dict) else {}
 
 
 # ---------------------------------------------------------------------------

@@ -38,7 +38,7 @@ class PipelinePaths(dg.ConfigurableResource):
 
     @property
     def raw_scan_cache(self) -> Path:
-        """The sensor's hashes of the files in raw/ by (size, mtime) (:func:`pipelines.sensors.load_scan_cache`)."""
+        """The sensor's hashes of the files in raw/ by stamp (:func:`pipelines.sensors.load_scan_cache`)."""
         return Path(self.state_dir) / "raw_scan.json"
 
     def notice_files(self, refresh: bool = False) -> dict[str, Path]:

@@ -13,7 +13,8 @@ reruns from the UI:
 
 Partitions to parse are grouped into contiguous ranges, one run per range
 (single-run backfill), not one process per notice. File hashes are cached
-by (size, mtime) so unchanged files are not re-read every tick; the cache is
+by stamp (size, inode, modification and change time; see
+:func:`pipelines.refresh.scan_files`) so unchanged files are not re-read every tick; the cache is
 a file in the state folder and the cursor only its digest, because Dagster
 stores the cursor with every tick (a cache of a thousand files in each of
 the ~20 000 ticks a week would be gigabytes). Resetting the cursor drops the
@@ -37,6 +38,7 @@ from pipelines.refresh import (
     SETTLE_SECONDS,
     RawScan,
     RefreshPlan,
+    cache_entry_ok,
     contiguous_ranges,
     partition_order_after,
     plan_refresh,
@@ -78,7 +80,7 @@ def load_scan_cache(path: Path, cursor: str | None) -> dict[str, list]:
     if not text or _digest(text) != data["scan"]:  # a reset or older cursor: hash afresh
         return {}
     cache = json.loads(text)
-    return {k: v for k, v in cache.items() if isinstance(v, list) and len(v) == 3}
+    return {k: v for k, v in cache.items() if cache_entry_ok(v)}
 
 
 def save_scan_cache(path: Path, cache: dict[str, list], cursor: str | None = None) -> str:

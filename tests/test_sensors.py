@@ -187,6 +187,7 @@ def test_the_next_tick_reads_no_unchanged_file_and_a_reset_cursor_reads_them_all
     import pipelines.refresh as refresh
 
     raw, instance = setup
+    monkeypatch.setattr(refresh, "RACY_NS", 0)  # the file was written just now (see the racy test below)
     _write(raw, "a.txt", "alpha")
     first, _, _ = _tick(instance, raw)
     hashed: list[int] = []
@@ -198,12 +199,43 @@ def test_the_next_tick_reads_no_unchanged_file_and_a_reset_cursor_reads_them_all
     assert hashed == [1]
 
 
-def test_scan_reuses_hashes_of_files_whose_size_and_mtime_did_not_change(tmp_path):
+def test_scan_reuses_hashes_of_files_that_still_carry_their_stamp(tmp_path, monkeypatch):
+    import pipelines.refresh as refresh
+
+    monkeypatch.setattr(refresh, "RACY_NS", 0)
     _write(tmp_path, "a.txt", "alpha")
     first = scan_raw(tmp_path)
     assert first.digests == {"a": _sha("alpha")}
-    cache = {"a": [*first.cache["a"][:2], "cached"]}
+    cache = {"a": [*first.cache["a"][:4], "cached", first.cache["a"][5]]}
     assert scan_raw(tmp_path, cache).digests == {"a": "cached"}
+    # An entry of the older (size, mtime, hash) form is not believed.
+    st = (tmp_path / "a.txt").stat()
+    assert scan_raw(tmp_path, {"a": [st.st_size, st.st_mtime_ns, "cached"]}).digests == {"a": _sha("alpha")}
+
+
+def test_scan_reads_a_same_size_rewrite_that_put_its_mtime_back(tmp_path, monkeypatch):
+    import pipelines.refresh as refresh
+
+    monkeypatch.setattr(refresh, "RACY_NS", 0)
+    path = _write(tmp_path, "a.txt", "alpha")
+    first = scan_raw(tmp_path)
+    before = path.stat()
+    path.write_text("omega", encoding="utf-8")  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # as `cp -p` or an archive would
+    assert scan_raw(tmp_path, first.cache).digests == {"a": _sha("omega")}
+
+
+def test_scan_reads_again_a_file_changed_just_before_the_look_that_hashed_it(tmp_path):
+    """The file system's clock is coarse: a hash taken within RACY_NS of the file's last change is not reused."""
+    import pipelines.refresh as refresh
+
+    _write(tmp_path, "a.txt", "alpha")  # its change time is now, whatever its mtime says
+    first = scan_raw(tmp_path)
+    cache = {"a": [*first.cache["a"][:4], "cached", first.cache["a"][5]]}
+    assert scan_raw(tmp_path, cache).digests == {"a": _sha("alpha")}
+    # Once the file is older than the look by RACY_NS, its hash is reused.
+    old_look = {"a": [*first.cache["a"][:4], "cached", first.cache["a"][3] + refresh.RACY_NS + 1]}
+    assert scan_raw(tmp_path, old_look).digests == {"a": "cached"}
 
 
 def test_a_failed_notice_run_is_one_the_daemon_retries(tmp_path, monkeypatch):
