@@ -244,8 +244,9 @@ def build(directory: Path | None = None, root: Path = PACKAGE_ROOT) -> Path:
     The sources are copied first and compiled there, so the repository holds no
     build products and the copies are exactly what was compiled: the manifest
     hashes the copies, and a source edited during the build fails it (the old
-    build, if any, stays; the next run builds again). The new build is assembled beside the old one and swapped in by renames, so a
-    process loading the old build never sees half of the new one.
+    build, if any, stays; the next run builds again). The new build is
+    assembled beside the old one and swapped in by renames, so a process
+    loading the old build never sees half of the new one.
     """
     directory = (directory or build_dir()).resolve()
     directory.parent.mkdir(parents=True, exist_ok=True)

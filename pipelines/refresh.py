@@ -71,9 +71,19 @@ class RawScan:
         return set(self.digests) | set(self.unsettled)
 
 
-def cache_entry_ok(entry: object) -> bool:
-    """A :func:`scan_files` cache entry: stamp (4 ints), hash or None, time of the look that hashed it."""
-    return isinstance(entry, list) and len(entry) == 6 and all(isinstance(v, int) for v in entry[:4])
+def _cache_entry_ok(entry: object) -> bool:
+    """A :func:`scan_files` cache entry: stamp (4 ints), hash (None while unsettled), time of the look."""
+    return (
+        isinstance(entry, list)
+        and len(entry) == 6
+        and all(isinstance(v, int) for v in (*entry[:4], entry[5]))
+        and (entry[4] is None or isinstance(entry[4], str))
+    )
+
+
+def cache_entries(data: object) -> dict[str, list]:
+    """The well-formed entries of a :func:`scan_files` cache read from JSON (others are hashed afresh)."""
+    return {k: v for k, v in data.items() if _cache_entry_ok(v)} if isinstance(data, dict) else {}
 
 
 def scan_files(
@@ -107,12 +117,12 @@ def scan_files(
         except FileNotFoundError:  # removed between listing and stat
             continue
         seen = cache.get(key)
-        unchanged = cache_entry_ok(seen) and seen[:4] == stamp
+        unchanged = _cache_entry_ok(seen) and seen[:4] == stamp
         if settle_seconds > 0 and now - stamp[2] / 1e9 < settle_seconds and not unchanged:
             unsettled.append(key)
             new_cache[key] = [*stamp, None, looked_at]  # compared at the next look
             continue
-        if unchanged and isinstance(seen[4], str) and isinstance(seen[5], int) and stamp[3] < seen[5] - RACY_NS:
+        if unchanged and seen[4] is not None and stamp[3] < seen[5] - RACY_NS:
             digest, hashed_at = seen[4], seen[5]
         else:
             digest, hashed_at = sha256_bytes(path.read_bytes()), looked_at
@@ -124,10 +134,9 @@ def scan_files(
 def load_cache(path: Path) -> dict[str, list]:
     """A :func:`scan_files` cache saved as JSON; empty when missing or unreadable."""
     try:
-        cache = json.loads(path.read_text(encoding="utf-8"))
+        return cache_entries(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return {}
-    return {k: v for k, v in cache.items() if cache_entry_ok(v)} if isinstance(cache, dict) else {}
 
 
 # ---------------------------------------------------------------------------

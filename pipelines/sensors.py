@@ -38,7 +38,7 @@ from pipelines.refresh import (
     SETTLE_SECONDS,
     RawScan,
     RefreshPlan,
-    cache_entry_ok,
+    cache_entries,
     contiguous_ranges,
     partition_order_after,
     plan_refresh,
@@ -79,8 +79,7 @@ def load_scan_cache(path: Path, cursor: str | None) -> dict[str, list]:
         return {}
     if not text or _digest(text) != data["scan"]:  # a reset or older cursor: hash afresh
         return {}
-    cache = json.loads(text)
-    return {k: v for k, v in cache.items() if cache_entry_ok(v)}
+    return cache_entries(json.loads(text))
 
 
 def save_scan_cache(path: Path, cache: dict[str, list], cursor: str | None = None) -> str:
