@@ -92,17 +92,24 @@ def base_frames(previous: Path | None) -> dict[str, pl.DataFrame] | None:
 def table_delta(table: str, new: pl.DataFrame, old: pl.DataFrame) -> TableDelta:
     """Rows of ``new`` that are not rows of ``old``, and the keys of ``old`` that ``new`` lacks.
 
-    Rows are compared by primary key plus a 64-bit hash of the whole row:
-    joining on every column of long Chinese texts cost seconds per table. A
-    changed row is missed only if its hash collides with its own old row's.
+    Rows are compared by a 64-bit hash of the whole row, so both big joins are
+    on one integer column: joining on the primary key's text columns (or on
+    every column) row-encoded and hashed hundreds of thousands of strings per
+    table, most of what a refresh's comparison cost. A new or changed row is
+    missed only if its hash equals that of some old row (about 1 in 10^13 for
+    a million rows).
+
+    The keys that went are found among the few old rows whose hash no new row
+    has: an old key that ``new`` still holds, under a changed row, is a key of
+    ``new_rows`` (an unchanged row would have kept the old hash). So the join
+    on the key's columns is between two small frames.
     """
     key = list(TABLES[table].primary_key)
-    tagged_new = new.with_columns(new.hash_rows().alias("__row_hash"))
-    tagged_old = old.select(key).with_columns(old.hash_rows().alias("__row_hash"))
-    new_rows = tagged_new.join(
-        tagged_old, on=[*key, "__row_hash"], how="anti", nulls_equal=True, maintain_order="left"
-    ).drop("__row_hash")
-    gone = old.select(key).join(new.select(key), on=key, how="anti", nulls_equal=True, maintain_order="left")
+    new_hash = new.hash_rows().alias("__row_hash")
+    old_hash = old.hash_rows().alias("__row_hash")
+    new_rows = new.filter(~new_hash.is_in(old_hash))
+    old_changed = old.select(key).filter(~old_hash.is_in(new_hash))
+    gone = old_changed.join(new_rows.select(key), on=key, how="anti", nulls_equal=True, maintain_order="left")
     return TableDelta(table, new_rows, gone, old.height)
 
 

@@ -257,3 +257,22 @@ def test_an_ephemeral_gx_context_does_not_serialise_its_configuration(monkeypatc
     assert saves == [] and list(context.data_sources.all()) == ["tables"]
     other = object()
     assert unsaved_configuration(other) is other
+
+
+def test_the_delta_of_a_table_is_its_new_and_changed_rows_and_the_keys_that_went():
+    """A composite key, one part null: unchanged, changed, removed and added rows, read off by hand."""
+    from pipelines.publish.delta import table_delta
+
+    def rows(*items: tuple) -> pl.DataFrame:
+        return pl.DataFrame(items, schema=empty_frame("assignments").schema, orient="row")
+
+    kept = ("n:t001", 1, "省财政厅", "u1", "support", None, "(省财政厅负责)")
+    led_before = ("n:t002", 1, "省发展改革委", "u2", "lead", None, "(省发展改革委牵头)")
+    led_after = ("n:t002", 1, "省发展改革委", "u2", "lead", "2025年底前", "(省发展改革委牵头,2025年底前)")
+    removed = ("n:t003", None, "市政府", None, "lead", None, "(市政府负责)")
+    added = ("n:t004", 2, "省教育厅", "u3", "lead", None, "(省教育厅牵头)")
+    delta = table_delta("assignments", rows(kept, led_after, added), rows(kept, led_before, removed))
+    assert delta.new_rows.rows() == [led_after, added]
+    assert delta.gone_keys.rows() == [("n:t003", None, "市政府", "lead")]
+    assert delta.base_rows == 3
+    assert table_delta("assignments", rows(kept, removed), rows(kept, removed)).empty
