@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import gc
 import json
 import os
 import sys
@@ -93,7 +94,24 @@ def build(
             else:
                 os.environ[FULL_VALIDATION_ENV] = saved
     with state_lock(state_dir, log):
-        return _build(raw_dir, out_dir, state_dir, log, verbose, force)
+        release = _build(raw_dir, out_dir, state_dir, log, verbose, force)
+    _freeze_survivors()
+    return release
+
+
+def _freeze_survivors() -> None:
+    """After a process's first build, exempt what survived it from the cyclic collector.
+
+    The imports (Dagster, GX, Frictionless: about half a million objects) and
+    the caches a build fills stay for the life of the process, yet every full
+    collection walked them all again: a fifth of a second, several times in a
+    build that adds one notice. Frozen objects are still freed by reference
+    counting; only a cycle among them would outlive the process. Once per
+    process, after one collection, so that no earlier garbage is kept.
+    """
+    if gc.get_freeze_count() == 0 and gc.isenabled():
+        gc.collect()
+        gc.freeze()
 
 
 @contextmanager
