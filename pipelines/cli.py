@@ -9,6 +9,7 @@ publish. It prints the release path and exits non-zero on failure.
 from __future__ import annotations
 
 import argparse
+import atexit
 import fcntl
 import gc
 import json
@@ -99,6 +100,9 @@ def build(
     return release
 
 
+_frozen = False
+
+
 def _freeze_survivors() -> None:
     """After a process's first build, exempt what survived it from the cyclic collector.
 
@@ -109,9 +113,14 @@ def _freeze_survivors() -> None:
     counting; only a cycle among them would outlive the process. Once per
     process, after one collection, so that no earlier garbage is kept.
     """
-    if gc.get_freeze_count() == 0 and gc.isenabled():
+    global _frozen
+    if not _frozen and gc.isenabled():  # a flag: gc.get_freeze_count() walks every frozen object
+        _frozen = True
         gc.collect()
         gc.freeze()
+        # Before the interpreter's last collection: extension types (DuckDB's) that
+        # it did not get to free report themselves as leaked on the way out.
+        atexit.register(gc.unfreeze)
 
 
 @contextmanager

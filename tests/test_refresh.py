@@ -290,3 +290,26 @@ def test_a_wiped_event_log_that_hands_out_the_same_ids_again_is_read_anew(tmp_pa
         )["a"]
         assert again == first_id  # the situation this guards against
         assert materialised_sha256(instance) == {"a": "new"}
+
+
+def test_a_process_exits_cleanly_after_its_first_build_froze_the_survivors():
+    """The CLI exempts what a first build leaves alive from the collector; exiting still frees it.
+
+    Frozen DuckDB objects that the interpreter never freed made nanobind print
+    "leaked instances" to stderr at the end of every command.
+    """
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    script = (
+        "import duckdb, gc\n"
+        "from pipelines import cli\n"
+        "con = duckdb.connect(); con.execute('SELECT 1').fetchall()\n"
+        "cli._freeze_survivors()\n"
+        "assert gc.get_freeze_count() > 0\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "leaked" not in done.stderr
