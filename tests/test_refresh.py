@@ -313,3 +313,26 @@ def test_a_process_exits_cleanly_after_its_first_build_froze_the_survivors():
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "leaked" not in done.stderr
+
+
+def test_polars_keeps_freed_pages_for_a_while_unless_the_user_said_otherwise():
+    """The allocator setting is in place before Polars loads; a user's own value is left alone."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    script = "import os, pipelines, polars; print(os.environ.get('_RJEM_MALLOC_CONF'))"
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    ours = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    # Polars puts its own setting first; jemalloc takes the last value of each option.
+    assert ours.stdout.strip().endswith(",dirty_decay_ms:30000,muzzy_decay_ms:30000"), ours.stderr
+    theirs = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**env, "_RJEM_MALLOC_CONF": "narenas:2"},
+        capture_output=True,
+        text=True,
+    )
+    assert theirs.stdout.strip().endswith(",narenas:2") and "30000" not in theirs.stdout, theirs.stderr
