@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import Any
 
 import frictionless
+import numpy as np
 import polars as pl
 
 from pipelines.publish.delta import release_sums
@@ -161,12 +162,33 @@ def _common_suffix(a: bytes, b: bytes, limit: int, chunk: int = 1 << 16) -> int:
     return n
 
 
+_QUOTE = ord('"')
+_COUNT_CHUNK = 1 << 20
+
+
+def _count_quotes(data: bytes | mmap.mmap, start: int, end: int) -> int:
+    """``data.count(b'"', start, end)``, in NumPy a megabyte at a time (also on a memory map).
+
+    ``bytes.count`` tests one byte at a time: 0.085 s for the 240 MB before the
+    first change of a thousand notices' tables, on the critical path of an
+    add. The comparison vectorised takes a third of that; the chunks keep its
+    temporary small (a big one lands in fresh pages, faulted in one by one).
+    """
+    if end - start < _COUNT_CHUNK:
+        return data[start:end].count(b'"') if isinstance(data, mmap.mmap) else data.count(b'"', start, end)
+    view = np.frombuffer(data, dtype=np.uint8)
+    return sum(
+        int(np.count_nonzero(view[lo : min(lo + _COUNT_CHUNK, end)] == _QUOTE))
+        for lo in range(start, end, _COUNT_CHUNK)
+    )
+
+
 def _boundary_before(data: bytes, pos: int) -> tuple[int, int]:
     """The start of the record that holds byte ``pos`` (or ``pos``, when a record starts there).
 
     Also returns the number of quotes before that start, so later scans need not count from 0.
     """
-    quotes = data.count(b'"', 0, pos)
+    quotes = _count_quotes(data, 0, pos)
     while True:
         nl = data.rfind(b"\n", 0, pos)
         if nl < 0:

@@ -137,6 +137,16 @@ def test_every_record_outside_the_delta_is_a_record_of_the_previous_file(seed):
         assert all(records[i] in old_records for i in skipped)
 
 
+@pytest.mark.parametrize("seed", range(10))
+def test_quotes_counted_in_chunks_find_the_same_records(seed, monkeypatch):
+    """The quote count that finds record boundaries, in NumPy chunks of 16 bytes: the same deltas."""
+    monkeypatch.setattr(package_check, "_COUNT_CHUNK", 16)
+    data = release_mod.csv_bytes(pl.DataFrame({"k": _random_table(random.Random(seed), 200)}))
+    for start, end in ((0, len(data)), (5, len(data) - 3), (17, 17), (3, 40)):
+        assert package_check._count_quotes(data, start, end) == data.count(b'"', start, end)
+    test_every_record_outside_the_delta_is_a_record_of_the_previous_file(seed)
+
+
 def test_the_dialect_is_sniffed_as_frictionless_sniffs_it(first_release, tmp_path):
     from frictionless.formats.csv.control import CsvControl
 
