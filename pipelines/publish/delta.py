@@ -68,8 +68,27 @@ def release_sums(release: Path) -> dict[str, str]:
     return sums
 
 
+# Tables this process wrote to Parquet, by the SHA-256 of each file: the next
+# build's previous release is usually the one just written, and decoding its
+# Parquet files again (hundreds of MB of text for a thousand notices) was most of
+# what reading the base cost. One entry per table, the last written.
+_written: dict[str, tuple[str, pl.DataFrame]] = {}
+
+
+def remember_written(name: str, sha256: str, frame: pl.DataFrame) -> None:
+    """``frame`` was just written to a Parquet file whose bytes hash to ``sha256``."""
+    _written[name] = (
+        sha256,
+        frame.clone(),
+    )  # a clone shares the buffers; an in-place edit of the caller's frame does not reach it
+
+
 def base_frames(previous: Path | None) -> dict[str, pl.DataFrame] | None:
-    """The previous release's tables when they can stand for validated rows, else None."""
+    """The previous release's tables when they can stand for validated rows, else None.
+
+    Each Parquet file is read and hashed against the release's SHA256SUMS; a
+    file this process wrote (the same hash) is not decoded again.
+    """
     if previous is None:
         return None
     sums = release_sums(previous)
@@ -80,9 +99,11 @@ def base_frames(previous: Path | None) -> dict[str, pl.DataFrame] | None:
             data = (previous / rel).read_bytes()
         except OSError:
             return None
-        if hashlib.sha256(data).hexdigest() != sums.get(rel):
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != sums.get(rel):
             return None  # edited or truncated since it was published
-        df = pl.read_parquet(io.BytesIO(data))
+        known = _written.get(name)
+        df = known[1] if known is not None and known[0] == digest else pl.read_parquet(io.BytesIO(data))
         if df.schema != polars_schema(name):
             return None  # the model changed: nothing carries over
         frames[name] = df

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.publish.delta import ReleaseDelta, release_sums
+from pipelines.publish.delta import ReleaseDelta, release_sums, remember_written
 from pipelines.publish.duckdb_export import patch_duckdb, write_duckdb
 from pipelines.publish.excel import FOLDER as EXCEL_FOLDER
 from pipelines.publish.excel import write_excel_csv
@@ -106,6 +106,7 @@ def write_copies(root: Path, frames: dict[str, pl.DataFrame], encoded: dict[str,
         parquet = root / "parquet" / f"{name}.parquet"
         frames[name].write_parquet(parquet, statistics=False)
         hashes[f"parquet/{name}.parquet"] = file_sha256(parquet)
+        remember_written(name, hashes[f"parquet/{name}.parquet"], frames[name])
     return hashes
 
 

@@ -834,3 +834,30 @@ def test_a_record_made_against_another_previous_release_is_not_used(published, f
     monkeypatch.setattr(release_mod, "check_package", lambda *a, **k: ran.append(True) or real(*a, **k))
     release = write_release(_rewrite(frames, task_id, "另一个基础"), published, gx_records=records)
     assert ran == [True] and "recorded" not in release.frictionless
+
+
+def test_the_base_just_written_is_not_decoded_again_and_an_edited_one_is_no_base(frames, tmp_path, monkeypatch):
+    """The previous release's tables come from this process's memory only for the very files it wrote."""
+    from pipelines.publish import delta as delta_mod
+
+    release = write_release(frames, tmp_path / "published", expectations=False)
+    decoded = []
+    real_read = delta_mod.pl.read_parquet
+
+    def read_parquet(*args, **kwargs):
+        decoded.append(args)
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(delta_mod.pl, "read_parquet", read_parquet)
+    remembered = delta_mod.base_frames(release.path)
+    assert decoded == [] and remembered is not None
+    assert all(remembered[name].equals(frames[name]) for name in TABLES)
+
+    monkeypatch.setattr(delta_mod, "_written", {})  # another process: every file is decoded
+    read_back = delta_mod.base_frames(release.path)
+    assert len(decoded) == len(TABLES) and all(read_back[name].equals(frames[name]) for name in TABLES)
+
+    tasks = release.path / "parquet" / "tasks.parquet"
+    tasks.chmod(0o644)
+    frames["tasks"].head(3).write_parquet(tasks)  # edited after publication: no base at all
+    assert delta_mod.base_frames(release.path) is None
