@@ -105,6 +105,15 @@ def load_order() -> list[str]:
     return done
 
 
+def _self_fks(spec: TableSpec) -> list[Any]:
+    """The single-column foreign keys of a table into itself (a section's parent)."""
+    return [fk for fk in spec.foreign_keys if fk.ref_table == spec.name and len(fk.fields) == 1]
+
+
+def _refers_to_itself(spec: TableSpec) -> bool:
+    return bool(_self_fks(spec))
+
+
 def insert_batches(spec: TableSpec, df: pl.DataFrame, present: pl.DataFrame | None = None) -> list[pl.DataFrame]:
     """Split a table so that rows referring to the same table come after the rows they refer to.
 
@@ -112,7 +121,7 @@ def insert_batches(spec: TableSpec, df: pl.DataFrame, present: pl.DataFrame | No
     with its parent is rejected; parents go first, one generation per batch.
     ``present``: rows already in the database, which rows of ``df`` may refer to.
     """
-    self_fks = [fk for fk in spec.foreign_keys if fk.ref_table == spec.name and len(fk.fields) == 1]
+    self_fks = _self_fks(spec)
     if not self_fks:
         return [df]
     batches: list[pl.DataFrame] = []
@@ -279,7 +288,13 @@ def patch_duckdb(path: Path, delta: ReleaseDelta, frames: dict[str, pl.DataFrame
             wanted = pl.concat([delta.tables[name].new_rows.select(key), replaced[name]]).unique()
             rows = frames[name].join(wanted, on=key, how="semi", nulls_equal=True)
             if rows.height:
-                kept = present[name].join(pl.concat([delta.tables[name].gone_keys, replaced[name]]), on=key, how="anti")
+                # The rows that stay, which new rows may refer to: only a table referring
+                # to itself needs them (an anti join over every key of the table).
+                kept = (
+                    present[name].join(pl.concat([delta.tables[name].gone_keys, replaced[name]]), on=key, how="anti")
+                    if _refers_to_itself(TABLES[name])
+                    else None
+                )
                 _insert(con, name, rows, kept)
         con.execute("CHECKPOINT")
         return True
