@@ -89,3 +89,16 @@ def test_a_watcher_sees_a_running_runs_events_as_they_are_written(tmp_path):
     finally:
         reader.dispose()
         writer.dispose()
+
+
+def test_the_index_is_synced_and_a_runs_own_file_is_not(tmp_path):
+    """What the next build reads (the index) keeps SQLite's WAL advice; a run's event stream is never synced."""
+    instance = _instance(tmp_path / "state")
+    with instance:
+        result = dg.materialize([counted], instance=instance)
+        storage = instance.event_log_storage
+        levels = {}
+        for shard in ("index", result.run_id):
+            with storage._connect(shard) as conn:
+                levels[shard] = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    assert levels == {"index": 1, result.run_id: 0}  # NORMAL, OFF
