@@ -102,3 +102,27 @@ def test_the_index_is_synced_and_a_runs_own_file_is_not(tmp_path):
             with storage._connect(shard) as conn:
                 levels[shard] = conn.exec_driver_sql("PRAGMA synchronous").scalar()
     assert levels == {"index": 1, result.run_id: 0}  # NORMAL, OFF
+
+
+def test_runs_files_are_copies_of_one_set_up_by_dagster_once(tmp_path, monkeypatch):
+    """Dagster sets up the index and one empty run file; every run's file is a copy; all read back."""
+    from pipelines import event_log
+
+    monkeypatch.setattr(event_log, "_empty_run_file", None)
+    setups = []
+    real = PooledSqliteEventLogStorage._initdb
+
+    def counted_initdb(self, engine, *args, **kwargs):
+        setups.append(engine.url.database)
+        return real(self, engine, *args, **kwargs)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "_initdb", counted_initdb)
+    instance = _instance(tmp_path / "state")
+    with instance:
+        runs = [dg.materialize([counted], instance=instance).run_id for _ in range(3)]
+        assert _materializations(instance) == 3
+        for run_id in runs:
+            kinds = {r.event_log_entry.dagster_event_type for r in instance.get_records_for_run(run_id).records}
+            assert dg.DagsterEventType.RUN_SUCCESS in kinds
+    run_files = [path for path in setups if not path.endswith("index.db")]
+    assert len(run_files) == 1 and run_files[0].endswith("template.db")  # not one per run
