@@ -11,6 +11,7 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from pipelines.publish.release import prepare_release
 from pipelines.resources import PipelinePaths
 from pipelines.storage import PartitionFiles
 from pipelines.table_store import TableStore
@@ -102,6 +103,8 @@ def notice_tables(context: AssetExecutionContext, paths: PipelinePaths, parsed_n
     stamps = parsed_notice.stamps() if isinstance(parsed_notice, PartitionFiles) else None
     unparsed = len(context.asset_partition_keys_for_input("parsed_notice")) - len(outcomes)
     frames, update = TableStore(paths.table_store).update(outcomes, stamps)
+    # The GX check step encodes these very tables next: start that now, beside the writes and checks below.
+    prepare_release(frames, paths.published)
     context.log.info(
         f"combined {len(outcomes)} notice(s): {update.read} read, {update.kept} kept from the store, "
         f"{update.removed} removed"

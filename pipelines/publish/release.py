@@ -41,6 +41,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -338,6 +339,65 @@ def gx_record_path(records: Path, version: str) -> Path:
     return records / f"{version}-{code_fingerprint()}"
 
 
+@dataclass(frozen=True)
+class _Ahead:
+    """:func:`content_and_delta` of ``frames``, started before the check step asks for it."""
+
+    frames: dict[str, pl.DataFrame]
+    out_dir: Path
+    latest: Path | None
+    result: Future[tuple[Content, ReleaseDelta | None]]
+
+
+_ahead: _Ahead | None = None
+
+
+def prepare_release(frames: dict[str, pl.DataFrame], out_dir: Path | None) -> None:
+    """Start encoding ``frames`` and comparing them with ``latest`` in a background thread.
+
+    The tables step calls this as soon as it has the tables, and goes on with
+    its own work (writing them for the next steps, the schema checks); the
+    GX check step, when it asks :func:`content_and_delta` for the same tables,
+    gets the result (waiting for it if need be) instead of a second encoding:
+    about half a second of Polars and hashing, done beside the schema checks on
+    two cores. A daemon thread: a step process that exits first (Dagster's
+    multiprocess executor) does not wait for it, and the check step then does
+    the work itself.
+    """
+    global _ahead
+    if out_dir is None:
+        return
+    result: Future[tuple[Content, ReleaseDelta | None]] = Future()
+    latest = previous_release(out_dir / DATASET)
+
+    def run() -> None:
+        if not result.set_running_or_notify_cancel():
+            return
+        try:
+            result.set_result(_content_and_delta(frames, out_dir, latest))
+        except BaseException as exc:  # handed to whoever waits; it then does the work itself
+            result.set_exception(exc)
+
+    _ahead = _Ahead(frames, out_dir, latest, result)
+    threading.Thread(target=run, name="release-ahead", daemon=True).start()
+
+
+def _prepared(frames: dict[str, pl.DataFrame], out_dir: Path) -> tuple[Content, ReleaseDelta | None] | None:
+    """The result :func:`prepare_release` started for these very tables and this ``latest``, if any."""
+    global _ahead
+    ahead = _ahead
+    if ahead is None or ahead.out_dir != out_dir or ahead.latest != previous_release(out_dir / DATASET):
+        return None
+    if not _same_frames(ahead.frames, frames):
+        return None
+    _ahead = None
+    try:
+        return ahead.result.result()
+    except Exception as exc:  # e.g. a release folder removed meanwhile: compute again, and fail here if it must
+        log.info("the release content prepared ahead failed (%s); computing it again", exc)
+        return None
+
+
 def content_and_delta(frames: dict[str, pl.DataFrame], out_dir: Path | None) -> tuple[Content, ReleaseDelta | None]:
     """:func:`release_content`, and the rows GX has to look at: those new since the release this content builds on.
 
@@ -349,7 +409,17 @@ def content_and_delta(frames: dict[str, pl.DataFrame], out_dir: Path | None) -> 
     """
     if out_dir is None or full_validation_requested():
         return release_content(frames), None
-    latest = previous_release(out_dir / DATASET)
+    prepared = _prepared(frames, out_dir)
+    if prepared is not None:
+        return prepared
+    return _content_and_delta(frames, out_dir, previous_release(out_dir / DATASET))
+
+
+def _content_and_delta(
+    frames: dict[str, pl.DataFrame], out_dir: Path, latest: Path | None
+) -> tuple[Content, ReleaseDelta | None]:
+    if full_validation_requested():
+        return release_content(frames), None
     with ThreadPoolExecutor(max_workers=1) as pool:
         early = pool.submit(release_delta, frames, latest) if latest is not None else None
         content = release_content(frames)

@@ -861,3 +861,34 @@ def test_the_base_just_written_is_not_decoded_again_and_an_edited_one_is_no_base
     tasks.chmod(0o644)
     frames["tasks"].head(3).write_parquet(tasks)  # edited after publication: no base at all
     assert delta_mod.base_frames(release.path) is None
+
+
+def test_content_prepared_ahead_is_used_only_for_the_same_tables_and_base(published, frames, monkeypatch):
+    """The tables step starts the encoding; the check step takes it for equal tables and an unchanged base."""
+    encodings = []
+    real = release_mod.csv_bytes
+    monkeypatch.setattr(release_mod, "csv_bytes", lambda df: encodings.append(df.height) or real(df))
+    monkeypatch.setattr(release_mod, "_last_encoded", None)
+    changed, _ = _one_notice_less(frames)
+
+    release_mod.prepare_release(changed, published)
+    reloaded = {name: df.clone() for name, df in changed.items()}  # as the next step loads them: equal, not the same
+    content, delta = release_mod.content_and_delta(reloaded, published)
+    assert len(encodings) == len(TABLES)  # once, ahead
+    assert content.version == release_content(changed).version
+    assert delta is not None and delta.tables["notices"].gone_keys.height == 1  # against the published base
+
+    encodings.clear()
+    monkeypatch.setattr(release_mod, "_last_encoded", None)
+    release_mod.prepare_release(changed, published)
+    other, _ = _one_notice_less(changed)
+    release_mod.content_and_delta(other, published)  # other tables: encoded again, for themselves
+    assert len(encodings) == 2 * len(TABLES)
+
+    encodings.clear()
+    monkeypatch.setattr(release_mod, "_last_encoded", None)
+    release_mod.prepare_release(changed, published)
+    release_mod._ahead.result.result()
+    write_release(other, published, expectations=False)  # another build published meanwhile: a new base
+    content, delta = release_mod.content_and_delta(reloaded, published)
+    assert delta is not None and delta.base.name == release_content(other).version
