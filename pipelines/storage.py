@@ -19,6 +19,7 @@ import polars as pl
 from upath import UPath
 
 from pipelines.atomic import write_atomic
+from pipelines.publish.stamps import file_stamp
 
 
 class PartitionFiles(Mapping[str, Any]):
@@ -105,12 +106,25 @@ class NoticeStorage(dg.ConfigurableIOManagerFactory):
         return PartitionedPickleIOManager(base_path=UPath(self.base_dir))
 
 
+# The tables this process wrote, by file, with the file's stamp just after: a step in
+# the same process (the CLI runs a job in one) loads the frame itself instead of a
+# memory map of the file, as long as the file still carries that stamp.
+_held: dict[str, tuple[list[int], pl.DataFrame]] = {}
+
+
 class TableIOManager(dg.ConfigurableIOManager):
     """The published tables between steps: one uncompressed Arrow IPC file per table.
 
     Pickling a Polars frame copies it through Python; Arrow IPC is written in
     one pass and read back memory-mapped, which matters for the three steps
     (tables, their GX check, the release) that pass every table along.
+
+    A step in the process that wrote a table gets the very frame back while
+    the file is as written (same size, inode and times): the steps after then
+    see the object the tables step built, so comparing it with what was
+    encoded ahead (:func:`pipelines.publish.release.prepare_release`) is an
+    identity test instead of reading every cell of a memory map (and faulting
+    its pages in).
     """
 
     base_dir: str
@@ -124,6 +138,14 @@ class TableIOManager(dg.ConfigurableIOManager):
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         obj.write_ipc(tmp, compression="uncompressed")
         os.replace(tmp, path)  # a reader sees the old table or the new one, never half of one
+        _held[str(path)] = (file_stamp(path), obj)
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
-        return pl.read_ipc(self._path(context.asset_key), memory_map=True)
+        path = self._path(context.asset_key)
+        held = _held.get(str(path))
+        try:
+            if held is not None and file_stamp(path) == held[0]:
+                return held[1]
+        except OSError:
+            pass
+        return pl.read_ipc(path, memory_map=True)

@@ -48,3 +48,27 @@ def test_a_table_has_one_schema_check_that_covers_its_model_and_its_foreign_keys
     assert "Pandera" in outcome.description and "unit_id→units" in outcome.description
     assert "u-missing" in outcome.failures.get_column("value").to_list()
     assert "boss" in outcome.failures.get_column("failure_case").to_list()
+
+
+def test_a_table_written_in_this_process_is_loaded_as_written_until_the_file_changes(tmp_path):
+    """The IO manager hands back the frame it wrote while its file is untouched, and the file once it is not."""
+    import os
+
+    import dagster as dg
+    import polars as pl
+
+    from pipelines.storage import TableIOManager
+
+    manager = TableIOManager(base_dir=str(tmp_path))
+    key = dg.AssetKey("tasks")
+    written = pl.DataFrame({"task_id": ["n:t001", "n:t002"], "text": ["推进改革", "加强监管"]})
+    manager.handle_output(dg.build_output_context(asset_key=key), written)
+    loaded = manager.load_input(dg.build_input_context(asset_key=key))
+    assert loaded is written
+
+    path = tmp_path / "tasks.arrow"
+    other = pl.DataFrame({"task_id": ["n:t003"], "text": ["另一个进程写的"]})
+    other.write_ipc(path.with_name("elsewhere.arrow"), compression="uncompressed")
+    os.replace(path.with_name("elsewhere.arrow"), path)  # another process's run rewrote it
+    reloaded = manager.load_input(dg.build_input_context(asset_key=key))
+    assert reloaded is not written and reloaded.equals(other)

@@ -271,7 +271,10 @@ def _exact(df: pl.DataFrame) -> pl.DataFrame:
 
 def _same_frames(a: dict[str, pl.DataFrame], b: dict[str, pl.DataFrame]) -> bool:
     """The same tables, cell for cell (a comparison in Polars takes a small part of an encoding)."""
-    return all(a[name].schema == b[name].schema and _exact(a[name]).equals(_exact(b[name])) for name in TABLES)
+    return all(
+        a[name] is b[name] or (a[name].schema == b[name].schema and _exact(a[name]).equals(_exact(b[name])))
+        for name in TABLES
+    )
 
 
 def _encode(frames: dict[str, pl.DataFrame]) -> tuple[dict[str, bytes], dict[str, str]]:
