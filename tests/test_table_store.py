@@ -160,21 +160,28 @@ def test_an_update_appends_a_segment_and_compacts_when_rows_go_stale(keyed, tmp_
     )
 
 
-def test_many_small_updates_are_compacted_into_one_segment(keyed, tmp_path, monkeypatch):
+def test_many_small_updates_are_merged_without_rewriting_the_largest_segment(keyed, tmp_path, monkeypatch):
     from pipelines import table_store
 
     monkeypatch.setattr(table_store, "MAX_SEGMENTS", 3)
     folder = tmp_path / "store"
     store = TableStore(folder)
-    added: dict[str, Any] = {}
-    counts = []
-    for key in sorted(keyed):  # notices land one at a time
+    keys = sorted(keyed)
+    added = {key: keyed[key] for key in keys[:2]}  # a corpus of two, built at once
+    store.update(Counting(added), dict.fromkeys(added, "v1"))
+    base = _segments(folder)[0]["name"]
+    written = (folder / base / "tasks.arrow").stat().st_mtime_ns
+    sizes = []
+    for key in keys[2:]:  # then notices land one at a time
         added[key] = keyed[key]
         frames, update = store.update(Counting(added), dict.fromkeys(added, "v1"))
         assert update.read == 1
         _same(frames, combine(added))
-        counts.append(len(_segments(folder)))
-    assert counts == [1, 2, 3, 1, 2]
+        sizes.append([s["keys"] for s in _segments(folder)])
+    # Two small segments and the new notice are merged into one; the corpus's segment stays as written.
+    assert sizes == [[2, 1], [2, 1, 1], [2, 3]]
+    assert _segments(folder)[0]["name"] == base and (folder / base / "tasks.arrow").stat().st_mtime_ns == written
+    _same(TableStore(folder).update(Counting(added), dict.fromkeys(added, "v1"))[0], combine(added))
 
 
 def test_a_rewrite_with_its_modification_time_restored_still_changes_the_stamp(tmp_path):
