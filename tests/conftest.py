@@ -33,5 +33,24 @@ def _fresh_encoding_memo():
     from pipelines.publish import release
 
     release._last_encoded = None
+    release._ahead = None  # nor content prepared ahead by an earlier test's tables step
     yield
     release._last_encoded = None
+    release._ahead = None
+
+
+@pytest.fixture(autouse=True)
+def _no_dagster_instance_left_current():
+    """Each test starts outside any Dagster instance's context.
+
+    Entering an instance (``with instance:``) makes its definitions-state
+    storage the current one, in a context variable; one left current by an
+    earlier test outlives its instance (the storage holds only a weak
+    reference), and loading definitions then failed with "Attempted to
+    resolve undefined DagsterInstance weakref" depending on when the garbage
+    collector had run. A test that needs an instance's context enters it.
+    """
+    from dagster._core.storage.defs_state.base import set_defs_state_storage
+
+    with set_defs_state_storage(None):
+        yield
