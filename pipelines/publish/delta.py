@@ -77,10 +77,8 @@ _written: dict[str, tuple[str, pl.DataFrame]] = {}
 
 def remember_written(name: str, sha256: str, frame: pl.DataFrame) -> None:
     """``frame`` was just written to a Parquet file whose bytes hash to ``sha256``."""
-    _written[name] = (
-        sha256,
-        frame.clone(),
-    )  # a clone shares the buffers; an in-place edit of the caller's frame does not reach it
+    # A clone shares the buffers; an in-place edit of the caller's frame does not reach it.
+    _written[name] = (sha256, frame.clone())
 
 
 def base_frames(previous: Path | None) -> dict[str, pl.DataFrame] | None:

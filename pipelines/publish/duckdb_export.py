@@ -112,10 +112,6 @@ def _self_fks(spec: TableSpec) -> list[Any]:
     return [fk for fk in spec.foreign_keys if fk.ref_table == spec.name and len(fk.fields) == 1]
 
 
-def _refers_to_itself(spec: TableSpec) -> bool:
-    return bool(_self_fks(spec))
-
-
 def insert_batches(spec: TableSpec, df: pl.DataFrame, present: pl.DataFrame | None = None) -> list[pl.DataFrame]:
     """Split a table so that rows referring to the same table come after the rows they refer to.
 
@@ -271,7 +267,7 @@ def _delete_batches(name: str, drop: pl.DataFrame, old: pl.DataFrame) -> list[pl
     deleted by the same statement: a changed heading goes after its subheadings.
     """
     spec = TABLES[name]
-    if not any(fk.ref_table == name for fk in spec.foreign_keys):
+    if not _self_fks(spec):
         return [drop]
     key = list(spec.primary_key)
     rows = old.join(drop, on=key, how="semi", nulls_equal=True).select(spec.columns)
@@ -327,7 +323,7 @@ def patch_duckdb(path: Path, delta: ReleaseDelta, frames: dict[str, pl.DataFrame
                 # to itself needs them (an anti join over every key of the table).
                 kept = (
                     present[name].join(pl.concat([delta.tables[name].gone_keys, replaced[name]]), on=key, how="anti")
-                    if _refers_to_itself(TABLES[name])
+                    if _self_fks(TABLES[name])
                     else None
                 )
                 _insert(con, name, rows, kept)

@@ -368,14 +368,13 @@ def prepare_release(frames: dict[str, pl.DataFrame], out_dir: Path | None) -> No
     the work itself.
     """
     global _ahead
-    if out_dir is None:
-        return
+    if out_dir is None or full_validation_requested():
+        return  # the check step validates every row: it needs no delta, and encodes once anyway
     result: Future[tuple[Content, ReleaseDelta | None]] = Future()
     latest = previous_release(out_dir / DATASET)
 
     def run() -> None:
-        if not result.set_running_or_notify_cancel():
-            return
+        result.set_running_or_notify_cancel()  # nothing cancels it: this only marks it running
         try:
             result.set_result(_content_and_delta(frames, out_dir, latest))
         except BaseException as exc:  # handed to whoever waits; it then does the work itself
@@ -421,8 +420,7 @@ def content_and_delta(frames: dict[str, pl.DataFrame], out_dir: Path | None) -> 
 def _content_and_delta(
     frames: dict[str, pl.DataFrame], out_dir: Path, latest: Path | None
 ) -> tuple[Content, ReleaseDelta | None]:
-    if full_validation_requested():
-        return release_content(frames), None
+    """:func:`content_and_delta` against ``latest``, worked out (the delta beside the encoding)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         early = pool.submit(release_delta, frames, latest) if latest is not None else None
         content = release_content(frames)

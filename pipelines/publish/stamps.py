@@ -49,9 +49,9 @@ def unchanged(path: Path, entry: Any, recorded_at_ns: int) -> bool:
     return now == stamp and now[3] < recorded_at_ns
 
 
-def release_record(release: Path) -> Path:
-    """Where the stamps of a release's data files are kept."""
-    return release.parent / FOLDER / f"{release.name}.json"
+def release_record(dataset_dir: Path, version: str) -> Path:
+    """Where the stamps of the data files of release ``version`` are kept."""
+    return dataset_dir / FOLDER / f"{version}.json"
 
 
 def record_release(release_dir: Path, version: str, hashes: dict[str, str]) -> None:
@@ -59,7 +59,7 @@ def record_release(release_dir: Path, version: str, hashes: dict[str, str]) -> N
 
     ``release_dir`` may be the folder it is built in: a rename keeps inodes and times.
     """
-    record = release_dir.parent / FOLDER / f"{version}.json"
+    record = release_record(release_dir.parent, version)
     try:
         record.parent.mkdir(exist_ok=True)
         write_atomic(record, json.dumps(stamp_entries(release_dir, hashes)))
@@ -69,7 +69,7 @@ def record_release(release_dir: Path, version: str, hashes: dict[str, str]) -> N
 
 def recorded_sha256(release: Path, rel: str) -> str | None:
     """The SHA-256 a release's file had when it was written, if it was not changed since; else None."""
-    record = release_record(release)
+    record = release_record(release.parent, release.name)
     try:
         recorded_at = record.stat().st_mtime_ns
         entry = json.loads(record.read_text(encoding="utf-8")).get(rel)

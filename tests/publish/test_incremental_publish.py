@@ -865,9 +865,11 @@ def test_the_base_just_written_is_not_decoded_again_and_an_edited_one_is_no_base
 
 def test_content_prepared_ahead_is_used_only_for_the_same_tables_and_base(published, frames, monkeypatch):
     """The tables step starts the encoding; the check step takes it for equal tables and an unchanged base."""
-    encodings = []
+    encodings, comparisons = [], []
     real = release_mod.csv_bytes
     monkeypatch.setattr(release_mod, "csv_bytes", lambda df: encodings.append(df.height) or real(df))
+    real_delta = release_mod.release_delta
+    monkeypatch.setattr(release_mod, "release_delta", lambda *a: comparisons.append(a[1]) or real_delta(*a))
     monkeypatch.setattr(release_mod, "_last_encoded", None)
     changed, _ = _one_notice_less(frames)
 
@@ -875,6 +877,7 @@ def test_content_prepared_ahead_is_used_only_for_the_same_tables_and_base(publis
     reloaded = {name: df.clone() for name, df in changed.items()}  # as the next step loads them: equal, not the same
     content, delta = release_mod.content_and_delta(reloaded, published)
     assert len(encodings) == len(TABLES)  # once, ahead
+    assert len(comparisons) == 1  # the comparison with latest too (the encoding memo alone would not spare it)
     assert content.version == release_content(changed).version
     assert delta is not None and delta.tables["notices"].gone_keys.height == 1  # against the published base
 
