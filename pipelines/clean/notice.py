@@ -49,7 +49,8 @@ def clean_notice(text: str) -> CleanedNotice:
     text = normalize_punctuation(text)
     floating = may_float(text)
     for line in split_lines(text):
-        reason = boilerplate_reason(line, floating)
+        # Per line too: in a notice with a widget, most lines still hold no mark.
+        reason = boilerplate_reason(line, floating and may_float(line))
         if reason:
             removed[reason] += 1
             continue
