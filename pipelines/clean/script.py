@@ -98,6 +98,20 @@ def simplified_lines(lines: list[str]) -> list[str]:
     return out
 
 
+def changed_chars(text: str, simplified: str) -> int:
+    """How many positions of two texts of the same length hold different characters."""
+    units, twin = code_units(text), code_units(simplified)
+    if units.size == len(text) and twin.size == len(simplified):
+        # No supplementary character, so a unit is a character: one vector compare.
+        return int(np.count_nonzero(units != twin))
+    # Compare blocks first: simplified text leaves almost every block unchanged.
+    return sum(
+        sum(map(operator.ne, text[i : i + _BLOCK], simplified[i : i + _BLOCK]))
+        for i in range(0, len(text), _BLOCK)
+        if text[i : i + _BLOCK] != simplified[i : i + _BLOCK]
+    )
+
+
 def detect_script(text: str, simplified: str | None = None) -> str:
     """``traditional`` when a notable share of CJK characters change under t2s."""
     # A sample decides: one notice has one script, and 50 MB files stay cheap.
@@ -111,12 +125,7 @@ def detect_script(text: str, simplified: str | None = None) -> str:
     if len(text) != len(simplified):
         # t2s changed the length, so characters no longer line up: all count as changed.
         return "traditional" if _CJK_RUN.search(text) is not None else "simplified"
-    # Compare blocks first: simplified text leaves almost every block unchanged.
-    changed = sum(
-        sum(map(operator.ne, text[i : i + _BLOCK], simplified[i : i + _BLOCK]))
-        for i in range(0, len(text), _BLOCK)
-        if text[i : i + _BLOCK] != simplified[i : i + _BLOCK]
-    )
+    changed = changed_chars(text, simplified)
     # There are no more ideographs than characters: a share of the whole sample at
     # the threshold is a share of its ideographs too, decided without counting them.
     if changed / len(text) >= TRADITIONAL_SHARE and _CJK_RUN.search(text) is not None:

@@ -63,3 +63,10 @@ def test_normalize_punctuation_maps_each_character_alone(text):
 def test_simplified_lines_convert_exactly_the_lines_t2s_changes(lines):
     lines = split_lines("\n".join(lines))
     assert simplified_lines(lines) == [script._t2s().convert(line) for line in lines]
+
+
+@given(st.lists(st.tuples(_ALPHABET, _ALPHABET), max_size=200))
+def test_changed_chars_counts_the_positions_that_differ(pairs):
+    text = "".join(a for a, _ in pairs)
+    twin = "".join(b for _, b in pairs)
+    assert script.changed_chars(text, twin) == sum(a != b for a, b in pairs)
