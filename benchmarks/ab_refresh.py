@@ -6,7 +6,8 @@
 The machine's speed drifts through the day by as much as a change is worth, so
 separate benchmark runs cannot tell two versions apart; this alternates them on
 the same corpus and state. The corpus is built once (this checkout); then, each
-round, the revision and this checkout take turns, each in a new process adding
+round, the revision and this checkout take turns (the order alternates between
+rounds, and dirty pages are written out before each turn), each in a new process adding
 ``--adds`` notices one build at a time. The first add of a process pays for
 Great Expectations' import; the later ones are warm. The revision is checked
 out in a temporary git worktree; it must share this checkout's state layout.
@@ -96,8 +97,13 @@ def main() -> None:
         full = run_child(ROOT, base, args.n, 0)[0][0]
         print(f"N = {args.n}: full build {full:.1f} s (this checkout)")
         results: dict[str, list[list[float]]] = {args.rev: [], "this checkout": []}
-        for _ in range(args.rounds):
-            for label, root in ((args.rev, old), ("this checkout", ROOT)):
+        sides = [(args.rev, old), ("this checkout", ROOT)]
+        for k in range(args.rounds):
+            # The order alternates (rev first, then this checkout first, ...), and the page cache is
+            # flushed before each side: a side that ran second would otherwise pay for the disk
+            # writeback of the ~650 MB releases the other had just written.
+            for label, root in sides if k % 2 == 0 else sides[::-1]:
+                os.sync()
                 times, compiled = run_child(root, base, 0, args.adds)
                 results[label].append(times)
                 how = "compiled" if compiled else "Python modules"
