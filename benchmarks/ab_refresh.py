@@ -1,13 +1,14 @@
 """A/B of adding notices: this checkout against an earlier revision, on one built corpus.
 
     .venv/bin/python benchmarks/ab_refresh.py f77dfcd              # N = 1000, 2 rounds of 3 adds
-    .venv/bin/python benchmarks/ab_refresh.py HEAD~3 -n 100 --rounds 3
+    .venv/bin/python benchmarks/ab_refresh.py HEAD~3 -n 100 --rounds 4
 
 The machine's speed drifts through the day by as much as a change is worth, so
 separate benchmark runs cannot tell two versions apart; this alternates them on
 the same corpus and state. The corpus is built once (this checkout); then, each
 round, the revision and this checkout take turns (the order alternates between
-rounds, and dirty pages are written out before each turn), each in a new process adding
+rounds: an even ``--rounds`` puts each side first equally often; dirty pages are
+written out before each turn and each add), each in a new process adding
 ``--adds`` notices one build at a time. The first add of a process pays for
 Great Expectations' import; the later ones are warm. The revision is checked
 out in a temporary git worktree; it must share this checkout's state layout.
@@ -54,6 +55,7 @@ def child(root: Path, base: Path, n: int, adds: int) -> None:
     start = len(list(raw.iterdir()))
     for i in range(adds):
         write_corpus(raw, 1, start=start + i)
+        os.sync()  # not timed: the add before this one left its release as dirty pages
         t = time.perf_counter()
         build(raw, base / "published", base / "state", log=lambda _m: None)
         times.append(time.perf_counter() - t)

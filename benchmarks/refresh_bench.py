@@ -166,7 +166,7 @@ def main() -> None:
     if not args.parse_only:
         settled = (
             "each build timed from written-out pages (os.sync before it, untimed; writing out the full build's took"
-            f" {r['sync_after_full_s']:.1f} s)"
+            f" {r['sync_after_full_s']:.1f} s at N = {n})"
         )
         print(settled if not args.no_sync else "--no-sync: each build timed right after the one before")
 

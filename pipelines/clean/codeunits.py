@@ -18,7 +18,8 @@ HIGH_SURROGATES = range(0xD800, 0xDC00)
 
 def code_units(text: str) -> np.ndarray:
     """The UTF-16 code units of ``text`` (a lone surrogate is kept as its own unit, not an error)."""
-    return np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    # Little-endian units read as little-endian, whatever the machine's own order.
+    return np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype="<u2")
 
 
 def unit_table(chars: Iterable[str], supplementary: bool = False) -> np.ndarray:

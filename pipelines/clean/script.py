@@ -75,19 +75,22 @@ def to_simplified(text: str) -> str:
 
 
 def simplified_lines(lines: list[str]) -> list[str]:
-    """The simplified twin of each line, aligned with ``lines``.
+    """The simplified twin of each line, aligned with ``lines`` (lines as split: none holds a line break).
 
     Only lines holding a character t2s may change go through OpenCC, in one
     call; a simplified notice has a handful of those (覆盖, 什么). t2s never
     matches across a line break, so converting lines apart or together is
     the same.
     """
+    joined = "\n".join(lines)
+    if joined.count("\n") != max(len(lines) - 1, 0):
+        raise ValueError("simplified_lines takes lines without line breaks (as split_lines returns them)")
     out = list(lines)
     # One table scan of the whole text finds the lines that may change (~4x
     # faster than the regex's class test); the regex confirms each (it stops at
     # the line's first hit), so the table may be a superset.
     search = _t2s_trigger().search
-    picked = [i for i in lines_with(code_units("\n".join(lines)), _t2s_table()) if search(lines[i])]
+    picked = [i for i in lines_with(code_units(joined), _t2s_table()) if search(lines[i])]
     if not picked:
         return out
     converted = _t2s().convert("\n".join([lines[i] for i in picked])).split("\n")

@@ -32,19 +32,30 @@ def test_a_table_holding_the_line_break_is_refused():
 
 
 def test_distinct_in_lists_each_character_once_in_code_order():
-    assert distinct_in(code_units("（一）任务：（二）"), unit_table("（）：；")) == ["（", "）", "："]
+    # First seen: ：, then （ and ）; code order: （ U+FF08, ） U+FF09, ： U+FF1A.
+    assert distinct_in(code_units("任务：（一）（二）"), unit_table("（）：；")) == ["（", "）", "："]
     assert distinct_in(code_units("没有"), unit_table("（")) == []
 
 
-def test_the_t2s_table_holds_every_character_the_trigger_regex_matches():
+def test_the_t2s_table_agrees_with_the_trigger_regex_and_marks_every_high_surrogate():
     table = script._t2s_table()
     trigger = script._t2s_trigger()
-    for code in range(0x10000):
-        if 0xD800 <= code < 0xE000:
-            continue
-        if trigger.match(chr(code)):
-            assert table[code], hex(code)
-    assert table[0xD840]  # the first unit of U+20000, which t2s may change
+    bmp = [code for code in range(0x10000) if not 0xD800 <= code < 0xE000]
+    assert [hex(c) for c in bmp if bool(table[c]) != bool(trigger.match(chr(c)))] == []
+    # Every supplementary character opens on a high surrogate: all are marked, no low one.
+    assert table[0xD800:0xDC00].all() and not table[0xDC00:0xE000].any()
+
+
+def test_a_line_the_table_picks_but_the_regex_does_not_stays_as_it_is():
+    # A lone high surrogate hits the table (it stands for the supplementary plane),
+    # but no character t2s may change is there: the line must not reach OpenCC,
+    # which cannot encode a surrogate.
+    assert simplified_lines(["a\ud840b", "關於"]) == ["a\ud840b", "关于"]
+
+
+def test_simplified_lines_refuses_lines_holding_a_line_break():
+    with pytest.raises(ValueError, match="line breaks"):
+        simplified_lines(["一\n關", "二"])
 
 
 # Text made of what matters here: full-width forms, traditional and simplified
