@@ -455,7 +455,7 @@ def parse_sample(path: Path) -> dict[str, list[Row]]:
         reason = outcome.rejection.reason if outcome.rejection else "unknown"
         print(f"warning: {path.name} rejected: {reason}", file=sys.stderr)
         return {"tasks": [], "sections": [], "assignments": [], "targets": []}
-    return outcome.parsed.rows
+    return {table: outcome.parsed.records(table) for table in outcome.parsed.rows}
 
 
 def score_fixtures(gold_dir: Path = GOLD_DIR, raw_dir: Path = RAW_DIR) -> list[NoticeScore]:

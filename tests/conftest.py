@@ -23,7 +23,7 @@ def samples() -> dict[str, ParsedOutcome]:
 def rows(samples: dict[str, ParsedOutcome], prefix: str, table: str) -> list[dict]:
     outcome = samples[prefix]
     assert outcome.parsed is not None, outcome.rejection
-    return outcome.parsed.rows[table]
+    return outcome.parsed.records(table)
 
 
 @pytest.fixture(autouse=True)

@@ -83,7 +83,7 @@ def test_compiled_stages_give_the_rows_of_the_python_stages(build_dir: Path, tmp
         assert other.rejection == outcome.rejection, name
         assert outcome.parsed is not None, name  # every one of these notices parses
         assert other.parsed.rows == outcome.parsed.rows, name
-        scripts.add(outcome.parsed.rows["notices"][0]["script"])
+        scripts.add(outcome.parsed.records("notices")[0]["script"])
     assert scripts == {"simplified", "traditional"}
 
 

@@ -6,7 +6,8 @@ from pipelines.parse.notice import SourceInfo, parse_notice
 
 def parse(text: str):
     source = SourceInfo("n1", "n1.txt", "0" * 64, "utf-8", text)
-    return parse_notice(source, clean_notice(text)).rows
+    parsed = parse_notice(source, clean_notice(text))
+    return {table: parsed.records(table) for table in parsed.rows}
 
 
 def test_leader_headings_group_tasks_and_are_never_units():
