@@ -27,6 +27,10 @@ _FLOATING = re.compile(
 )
 
 
+# The characters an anchored pattern's match can start with (tests/clean derives
+# them from the patterns): a line starting otherwise (almost all) skips the match.
+_ANCHORED_FIRST = frozenset("您当首扫分【打关[评还最已我相信责")
+
 # Every floating pattern holds 【 or 字号. A notice with neither (most) is spared
 # the floating search, which scans each of its lines to the end.
 _FLOATING_MARKS = ("【", "字号")
@@ -43,5 +47,7 @@ def boilerplate_reason(line: str, floating: bool = True) -> str | None:
     ``floating=False`` skips the mid-line widgets: for notices where
     ``may_float`` says none can occur.
     """
-    m = _ANCHORED.match(line) or (_FLOATING.search(line) if floating else None)
+    m = (_ANCHORED.match(line) if line[:1] in _ANCHORED_FIRST else None) or (
+        _FLOATING.search(line) if floating else None
+    )
     return m.lastgroup if m else None
