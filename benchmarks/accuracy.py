@@ -447,6 +447,7 @@ def score_notice(gold: dict[str, Any], rows: dict[str, list[Row]], notice: str |
 
 def parse_sample(path: Path) -> dict[str, list[Row]]:
     """Rows of one sample through the pure stages (no Dagster run)."""
+    from pipelines.combine import records
     from pipelines.ingest.read import read_notice
     from pipelines.stages import clean_stage, parse_stage
 
@@ -455,7 +456,7 @@ def parse_sample(path: Path) -> dict[str, list[Row]]:
         reason = outcome.rejection.reason if outcome.rejection else "unknown"
         print(f"warning: {path.name} rejected: {reason}", file=sys.stderr)
         return {"tasks": [], "sections": [], "assignments": [], "targets": []}
-    return {table: outcome.parsed.records(table) for table in outcome.parsed.rows}
+    return {table: records(outcome.parsed, table) for table in outcome.parsed.rows}
 
 
 def score_fixtures(gold_dir: Path = GOLD_DIR, raw_dir: Path = RAW_DIR) -> list[NoticeScore]:

@@ -40,7 +40,7 @@ from typing import Any
 import polars as pl
 
 from pipelines.atomic import write_atomic
-from pipelines.combine import NOTICE_TABLES, frame
+from pipelines.combine import NOTICE_TABLES, as_tuples, frame
 from schemas.tables import TABLES, polars_schema
 
 ROW_TABLES = [*NOTICE_TABLES, "units"]  # units: per notice here, merged when published
@@ -92,7 +92,7 @@ def notice_rows(outcomes: Mapping[str, Any]) -> tuple[pl.DataFrame, dict[str, pl
     rows = {}
     for table in ROW_TABLES:
         parsed = [(key, outcomes[key].parsed.rows[table]) for key in keys if outcomes[key].parsed is not None]
-        df = frame(table, [row for _, part in parsed for row in part])
+        df = frame(table, [row for _, part in parsed for row in as_tuples(table, part)])
         key_col = [key for key, part in parsed for _ in range(len(part))]
         df = df.with_columns(pl.Series("_key", key_col, dtype=pl.String))
         rows[table] = df.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("_key").alias("_pos"))

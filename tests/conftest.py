@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.combine import records
 from pipelines.ingest.read import read_notice
 from pipelines.stages import ParsedOutcome, clean_stage, parse_stage
 
@@ -23,7 +24,7 @@ def samples() -> dict[str, ParsedOutcome]:
 def rows(samples: dict[str, ParsedOutcome], prefix: str, table: str) -> list[dict]:
     outcome = samples[prefix]
     assert outcome.parsed is not None, outcome.rejection
-    return outcome.parsed.records(table)
+    return records(outcome.parsed, table)
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import build
+from pipelines.combine import records
 from pipelines.ingest.read import list_notice_files, read_notice
 from pipelines.stages import ParsedOutcome, clean_stage, parse_stage
 
@@ -697,19 +698,19 @@ def test_prose_without_outline_is_rejected_at_parse(tmp_path):
 def test_outline_without_numbered_tasks_makes_each_section_a_task(tmp_path):
     outcome = _through(_write(tmp_path, CASES["outline_no_tasks.txt"]))
     assert outcome.parsed is not None, outcome.rejection
-    tasks = outcome.parsed.records("tasks")
+    tasks = records(outcome.parsed, "tasks")
     assert [t["label"] for t in tasks] == ["一", "二", "三"]
     assert all(t["is_section"] for t in tasks)
-    assert not outcome.parsed.records("assignments")
+    assert not records(outcome.parsed, "assignments")
 
 
 def test_nested_and_unbalanced_brackets_still_yield_units(tmp_path):
     outcome = _through(_write(tmp_path, CASES["brackets_nested_unbalanced.txt"]))
     assert outcome.parsed is not None, outcome.rejection
-    tasks = outcome.parsed.records("tasks")
+    tasks = records(outcome.parsed, "tasks")
     assert len(tasks) == 4
     by_task: dict[str, set[tuple[str, str]]] = {}
-    for a in outcome.parsed.records("assignments"):
+    for a in records(outcome.parsed, "assignments"):
         by_task.setdefault(a["task_id"], set()).add((a["unit_raw"], a["role"]))
     pairs = [by_task.get(t["task_id"], set()) for t in tasks]
     # 1: the note in the nested bracket belongs to the unit it follows.
@@ -726,14 +727,14 @@ def test_cut_bracket_is_a_warning_not_a_rejection(tmp_path):
     outcome = _through(_write(tmp_path, CASES["brackets_cut.txt"]))
     assert outcome.parsed is not None, outcome.rejection
     assert any("bracket" in w for w in map(str, outcome.parsed.warnings)), outcome.parsed.warnings
-    last = outcome.parsed.records("tasks")[-1]
+    last = records(outcome.parsed, "tasks")[-1]
     assert "bracket_cut_off" in (last["flags"] or "")
 
 
 def test_unknown_unit_form_is_a_warning(tmp_path):
     outcome = _through(_write(tmp_path, CASES["unknown_unit_form.txt"]))
     assert outcome.parsed is not None, outcome.rejection
-    rows = {table: outcome.parsed.records(table) for table in outcome.parsed.rows}
+    rows = {table: records(outcome.parsed, table) for table in outcome.parsed.rows}
     assert ("市数据局", "lead") in {(a["unit_raw"], a["role"]) for a in rows["assignments"]}
     second = rows["tasks"][1]["task_id"]
     kinds = [w["kind"] for w in rows.get("warnings", []) if w["task_id"] == second]

@@ -14,6 +14,7 @@ import pytest
 
 from benchmarks.generate_corpus import write_corpus
 from pipelines import compiled
+from pipelines.combine import records
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS_PY = str(ROOT / "pipelines/parse/targets.py")
@@ -83,7 +84,7 @@ def test_compiled_stages_give_the_rows_of_the_python_stages(build_dir: Path, tmp
         assert other.rejection == outcome.rejection, name
         assert outcome.parsed is not None, name  # every one of these notices parses
         assert other.parsed.rows == outcome.parsed.rows, name
-        scripts.add(outcome.parsed.records("notices")[0]["script"])
+        scripts.add(records(outcome.parsed, "notices")[0]["script"])
     assert scripts == {"simplified", "traditional"}
 
 

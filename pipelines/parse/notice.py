@@ -16,77 +16,11 @@ from pipelines.parse.outline import HEADING_MAX, Node, ends_sentence, parse_outl
 from pipelines.parse.targets import extract_targets
 from pipelines.parse.units import UnitRef, notice_region, resolve
 
-# A row is a tuple of the table's values in the order of COLUMNS: a notice yields
+# A row is a tuple of the table's values in the order of the table's model in
+# schemas/tables.py (pipelines.combine.records names them): a notice yields
 # thousands of rows, and a tuple is built for a fraction of what a dict with the
 # same keys costs (the clean and parse stages ran ~6 % faster for it).
 Row = tuple[Any, ...]
-
-# The columns of each table's rows, in the order of the table's model in
-# schemas/tables.py (pipelines.combine checks that they agree before it builds a
-# frame; tests/parse checks it too). The parser cannot import the models: it is
-# pure and compiled, and they need Pandera.
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "notices": (
-        "notice_id",
-        "file_name",
-        "title",
-        "issuer",
-        "doc_number",
-        "region",
-        "admin_level",
-        "doc_type",
-        "published_date",
-        "script",
-        "encoding",
-        "raw_sha256",
-        "declared_task_count",
-        "n_sections",
-        "n_tasks",
-        "n_assignments",
-        "n_removed_lines",
-        "n_warnings",
-    ),
-    "sections": (
-        "section_id",
-        "notice_id",
-        "parent_section_id",
-        "level",
-        "marker",
-        "title",
-        "text",
-        "position",
-        "leader",
-    ),
-    "tasks": (
-        "task_id",
-        "notice_id",
-        "section_id",
-        "label",
-        "text",
-        "text_simplified",
-        "position",
-        "is_section",
-        "flags",
-    ),
-    "assignments": ("task_id", "clause_no", "unit_raw", "unit_id", "role", "deadline", "span"),
-    "units": ("unit_id", "name", "aliases", "region", "level", "kind"),
-    "targets": (
-        "target_id",
-        "task_id",
-        "section_id",
-        "metric",
-        "value",
-        "value_max",
-        "unit",
-        "qualifier",
-        "year",
-        "span",
-        "span_start",
-    ),
-    "glossary": ("notice_id", "term", "definition"),
-    "warnings": ("notice_id", "task_id", "kind", "message"),
-}
-_MESSAGE = COLUMNS["warnings"].index("message")
 
 # "二、张三副市长牵头重点工作": a heading that groups tasks under a leader.
 LEADER_HEADING = re.compile(
@@ -117,7 +51,7 @@ def _leader(title: str | None) -> str | None:
 @mypyc_attr(native_class=False)
 @dataclass
 class ParsedNotice:
-    """The rows one notice contributes to each table (tuples, see COLUMNS), and what looked wrong."""
+    """The rows one notice contributes to each table (tuples in the models' column order), and what looked wrong."""
 
     notice_id: str
     rows: dict[str, list[Row]]
@@ -125,24 +59,7 @@ class ParsedNotice:
     @property
     def warnings(self) -> list[str]:
         """The messages of this notice's rows in the ``warnings`` table."""
-        return [w[_MESSAGE] for w in self.rows.get("warnings", [])]
-
-    def records(self, table: str) -> list[dict[str, Any]]:
-        """The rows of one table as dicts keyed by column name (for reading, not for bulk work)."""
-        names = COLUMNS[table]
-        return [dict(zip(names, row, strict=True)) for row in self.rows.get(table, [])]
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickle, also a notice stored before rows were tuples (their rows were dicts keyed by column)."""
-        rows = state.get("rows") or {}
-        state = {
-            **state,
-            "rows": {
-                table: [tuple(r.get(c) for c in COLUMNS[table]) if isinstance(r, dict) else r for r in part]
-                for table, part in rows.items()
-            },
-        }
-        self.__dict__.update(state)
+        return [message for *_, message in self.rows.get("warnings", [])]  # a row ends on its message (warn)
 
 
 @dataclass(frozen=True)

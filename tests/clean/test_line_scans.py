@@ -45,8 +45,7 @@ def test_anchored_first_characters_cover_every_anchored_pattern():
     assert derived == set(_ANCHORED_FIRST)
 
 
-def test_a_line_skipped_by_its_first_character_could_not_match():
-    # Each boilerplate form is still found; the same words mid-line are content.
+def test_boilerplate_at_a_line_start_is_still_found_and_mid_line_is_content():
     assert boilerplate_reason("您当前所在的位置:首页", floating=False) == "navigation"
     assert boilerplate_reason("[打印]", floating=False) == "share_print"
     assert boilerplate_reason("相關閱讀", floating=False) == "related_links"

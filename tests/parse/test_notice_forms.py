@@ -1,13 +1,14 @@
 """Notice-level forms, on small notices composed in each form."""
 
 from pipelines.clean.notice import clean_notice
+from pipelines.combine import records
 from pipelines.parse.notice import SourceInfo, parse_notice
 
 
 def parse(text: str):
     source = SourceInfo("n1", "n1.txt", "0" * 64, "utf-8", text)
     parsed = parse_notice(source, clean_notice(text))
-    return {table: parsed.records(table) for table in parsed.rows}
+    return {table: records(parsed, table) for table in parsed.rows}
 
 
 def test_leader_headings_group_tasks_and_are_never_units():

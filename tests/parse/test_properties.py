@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from pipelines.clean.notice import CleanedNotice, clean_notice
 from pipelines.clean.script import to_simplified
+from pipelines.combine import records
 from pipelines.parse.notice import ParsedNotice, SourceInfo, parse_notice
 
 # Simplified and traditional characters of the notices, incl. role words.
@@ -114,19 +115,19 @@ def _comes_from(task_text: str, lines: list[str]) -> bool:
 
 def _check(text: str) -> None:
     cleaned, parsed = _parse(text)
-    tasks = {t["task_id"]: t for t in parsed.records("tasks")}
+    tasks = {t["task_id"]: t for t in records(parsed, "tasks")}
     for task in tasks.values():
         assert _comes_from(task["text"], cleaned.lines), (task["text"], cleaned.lines)
         assert _comes_from(task["text_simplified"], cleaned.lines_simplified), (
             task["text_simplified"],
             cleaned.lines_simplified,
         )
-    for a in parsed.records("assignments"):
+    for a in records(parsed, "assignments"):
         task = tasks[a["task_id"]]
         assert a["span"] in task["text_simplified"], (a, task["text_simplified"])
         assert a["unit_raw"], a
-    sections = {s["section_id"]: s for s in parsed.records("sections")}
-    for t in parsed.records("targets"):
+    sections = {s["section_id"]: s for s in records(parsed, "sections")}
+    for t in records(parsed, "targets"):
         if t.get("task_id") is not None:
             text_s = tasks[t["task_id"]]["text_simplified"]
             assert text_s[t["span_start"] : t["span_start"] + len(t["span"])] == t["span"], (t, text_s)
