@@ -38,6 +38,7 @@ from pipelines.refresh import (
     update_changelog,
 )
 from pipelines.schedules import release_decision
+from pipelines.storage import wait_for_table_writes
 
 STATE_DIR = ".policy_tasks_state"
 # The build's own cache of raw/ hashes (the sensor keeps its own, named by its cursor).
@@ -180,6 +181,8 @@ def _build(raw_dir: Path, out_dir: Path, state_dir: Path, log, verbose: bool, fo
             run_config=_run_config(verbose),
             tags={"policy_tasks/reason": "cli"},
         )
+        # The checks ran while the table files were written (pipelines/storage.py); were they?
+        wait_for_table_writes()
         if not result.success:
             raise SystemExit(_failure_summary(result))
         for check in result.get_asset_check_evaluations():

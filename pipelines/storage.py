@@ -8,8 +8,11 @@ file, so later runs (and the tables) load them one by one.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
+import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -106,10 +109,86 @@ class NoticeStorage(dg.ConfigurableIOManagerFactory):
         return PartitionedPickleIOManager(base_path=UPath(self.base_dir))
 
 
-# The tables this process wrote, by file, with the file's stamp just after: a step in
-# the same process (the CLI runs a job in one) loads the frame itself instead of a
-# memory map of the file, as long as the file still carries that stamp.
-_held: dict[str, tuple[list[int], pl.DataFrame]] = {}
+# The tables this process wrote, by file: the frame, and the file's stamp once it is
+# written (None while its write is under way). A step in the same process (the CLI
+# runs a job in one) takes the frame itself instead of a memory map of the file, as
+# long as the file is the one written (or is still being written from this frame).
+_held: dict[str, tuple[list[int] | None, pl.DataFrame]] = {}
+# Table files being written in the background, and the writes that failed, by file.
+_writing: dict[str, threading.Thread] = {}
+_failed: dict[str, str] = {}
+# How long a reader in another process waits for a table file still being written.
+WRITER_WAIT_SECONDS = 600.0
+log = logging.getLogger(__name__)
+
+
+def _marker(path: Path) -> Path:
+    """Beside a table file while a process writes it; holds the writer's process id."""
+    return path.with_name(f".{path.name}.writing")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return any(t.is_alive() for t in _writing.values())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0
+    return True
+
+
+def _write_table(path: Path, frame: pl.DataFrame) -> None:
+    """Write ``frame`` over ``path`` (whole: a reader sees the old table or the new), then drop its marker."""
+    key = str(path)
+    try:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        frame.write_ipc(tmp, compression="uncompressed")
+        os.replace(tmp, path)
+        _held[key] = (file_stamp(path), frame)
+    except BaseException as exc:
+        # The materialisation is recorded already: no reader may take the previous table for this one.
+        _held.pop(key, None)
+        path.unlink(missing_ok=True)
+        _failed[key] = f"{type(exc).__name__}: {exc}"
+        log.error("writing the table file %s failed: %s", path, _failed[key])
+    finally:
+        _marker(path).unlink(missing_ok=True)
+
+
+def _join_writes(keys: list[str]) -> None:
+    for key in keys:
+        thread = _writing.pop(key, None)
+        if thread is not None:
+            thread.join()
+
+
+def wait_for_table_writes(path: Path | None = None) -> None:
+    """Wait for this process's table files being written (all, or ``path``'s); raise if one failed."""
+    keys = [str(path)] if path is not None else [*_writing, *_failed]
+    _join_writes(keys)
+    failed = {key: _failed.pop(key) for key in keys if key in _failed}
+    if failed:
+        raise OSError("table file(s) not written: " + "; ".join(f"{k}: {why}" for k, why in failed.items()))
+
+
+def _wait_for_writer(path: Path, timeout: float = WRITER_WAIT_SECONDS) -> None:
+    """Wait while another process (or a thread of this one) is still writing ``path``."""
+    marker = _marker(path)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            pid = int(marker.read_text(encoding="ascii") or 0)
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError):
+            pid = 0  # being written, or not a marker of ours: look again
+        if pid and not _alive(pid):
+            return  # its writer is gone: what the file holds is what it left
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} is still being written by process {pid} after {timeout:.0f} s")
+        time.sleep(0.01)
 
 
 class TableIOManager(dg.ConfigurableIOManager):
@@ -119,12 +198,14 @@ class TableIOManager(dg.ConfigurableIOManager):
     one pass and read back memory-mapped, which matters for the three steps
     (tables, their GX check, the release) that pass every table along.
 
-    A step in the process that wrote a table gets the very frame back while
-    the file is as written (same size, inode and times): the steps after then
-    see the object the tables step built, so comparing it with what was
-    encoded ahead (:func:`pipelines.publish.release.prepare_release`) is an
-    identity test instead of reading every cell of a memory map (and faulting
-    its pages in).
+    The files are written in the background (~300 MB at 1 000 notices): the
+    steps after, in this process, take the very frame (an identity test then
+    tells :func:`pipelines.publish.release.prepare_release` that it encoded
+    these tables), so the GX check starts while the files are written. A
+    reader in another process waits while the ``.writing`` marker beside a file
+    names a live writer. :func:`wait_for_table_writes` joins the writes (the CLI
+    does before it returns) and raises if one failed; a failed write removes
+    the file, so that no reader takes the previous table for the new one.
     """
 
     base_dir: str
@@ -135,17 +216,25 @@ class TableIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         path = self._path(context.asset_key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        obj.write_ipc(tmp, compression="uncompressed")
-        os.replace(tmp, path)  # a reader sees the old table or the new one, never half of one
-        _held[str(path)] = (file_stamp(path), obj)
+        wait_for_table_writes(path)  # an earlier write of this file lands first
+        _marker(path).write_text(str(os.getpid()), encoding="ascii")
+        _held[str(path)] = (None, obj)
+        thread = threading.Thread(target=_write_table, args=(path, obj), name=f"write-{path.stem}")
+        _writing[str(path)] = thread  # not a daemon: the interpreter waits for it before it exits
+        thread.start()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        # The end of the run (in one process) or of the step (a process per step):
+        # the files are whole before this process can exit, whatever exits it.
+        _join_writes(list(_writing))
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         path = self._path(context.asset_key)
         held = _held.get(str(path))
         try:
-            if held is not None and file_stamp(path) == held[0]:
+            if held is not None and (held[0] is None or file_stamp(path) == held[0]):
                 return held[1]
         except OSError:
             pass
+        _wait_for_writer(path)
         return pl.read_ipc(path, memory_map=True)

@@ -57,7 +57,7 @@ def test_a_table_written_in_this_process_is_loaded_as_written_until_the_file_cha
     import dagster as dg
     import polars as pl
 
-    from pipelines.storage import TableIOManager
+    from pipelines.storage import TableIOManager, wait_for_table_writes
 
     manager = TableIOManager(base_dir=str(tmp_path))
     key = dg.AssetKey("tasks")
@@ -66,9 +66,92 @@ def test_a_table_written_in_this_process_is_loaded_as_written_until_the_file_cha
     loaded = manager.load_input(dg.build_input_context(asset_key=key))
     assert loaded is written
 
+    wait_for_table_writes()
     path = tmp_path / "tasks.arrow"
+    assert pl.read_ipc(path).equals(written)
     other = pl.DataFrame({"task_id": ["n:t003"], "text": ["另一个进程写的"]})
     other.write_ipc(path.with_name("elsewhere.arrow"), compression="uncompressed")
     os.replace(path.with_name("elsewhere.arrow"), path)  # another process's run rewrote it
     reloaded = manager.load_input(dg.build_input_context(asset_key=key))
     assert reloaded is not written and reloaded.equals(other)
+
+
+def _table_io(tmp_path):
+    import dagster as dg
+
+    from pipelines.storage import TableIOManager
+
+    return TableIOManager(base_dir=str(tmp_path)), dg.AssetKey("tasks"), tmp_path / "tasks.arrow"
+
+
+def test_a_reader_in_another_process_waits_while_a_table_file_is_still_being_written(tmp_path):
+    """A run in another process must not take the previous table for the one being written."""
+    import subprocess
+    import sys
+    import threading
+
+    import dagster as dg
+    import polars as pl
+
+    manager, key, path = _table_io(tmp_path)
+    old = pl.DataFrame({"task_id": ["n:t001"], "text": ["上次的表"]})
+    new = pl.DataFrame({"task_id": ["n:t001", "n:t002"], "text": ["上次的表", "这次新增"]})
+    old.write_ipc(path)
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])  # a live writer process
+    marker = path.with_name(".tasks.arrow.writing")
+    marker.write_text(str(writer.pid), encoding="ascii")
+
+    def finish_writing() -> None:
+        new.write_ipc(path.with_name("tmp.arrow"))
+        path.with_name("tmp.arrow").replace(path)
+        marker.unlink()
+
+    timer = threading.Timer(0.3, finish_writing)
+    timer.start()
+    try:
+        loaded = manager.load_input(dg.build_input_context(asset_key=key))
+    finally:
+        timer.join()
+        writer.kill()
+        writer.wait()
+    assert loaded.equals(new)
+
+
+def test_a_marker_left_by_a_writer_that_died_does_not_block_readers(tmp_path):
+    import subprocess
+    import sys
+
+    import dagster as dg
+    import polars as pl
+
+    manager, key, path = _table_io(tmp_path)
+    table = pl.DataFrame({"task_id": ["n:t001"], "text": ["推进改革"]})
+    table.write_ipc(path)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # a writer that exited mid-write
+    dead.wait()
+    path.with_name(".tasks.arrow.writing").write_text(str(dead.pid), encoding="ascii")
+    assert manager.load_input(dg.build_input_context(asset_key=key)).equals(table)
+
+
+def test_a_table_file_that_could_not_be_written_is_removed_and_reported(tmp_path, monkeypatch):
+    """The materialisation is recorded before the file is written: a failed write must not leave the old table."""
+    import dagster as dg
+    import polars as pl
+    import pytest
+
+    from pipelines.storage import wait_for_table_writes
+
+    manager, key, path = _table_io(tmp_path)
+    pl.DataFrame({"task_id": ["n:t000"], "text": ["上次的表"]}).write_ipc(path)
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pl.DataFrame, "write_ipc", disk_full)
+    manager.handle_output(dg.build_output_context(asset_key=key), pl.DataFrame({"task_id": ["n:t001"], "text": ["新"]}))
+    with pytest.raises(OSError, match=r"tasks\.arrow.*No space left"):
+        wait_for_table_writes()
+    assert not path.exists() and not path.with_name(".tasks.arrow.writing").exists()
+    with pytest.raises(FileNotFoundError):
+        manager.load_input(dg.build_input_context(asset_key=key))
+    wait_for_table_writes()  # reported once: nothing left to raise
