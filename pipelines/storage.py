@@ -128,14 +128,15 @@ def _marker(path: Path) -> Path:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` (this one: one of its writing threads) may still be writing."""
     if pid == os.getpid():
         return any(t.is_alive() for t in _writing.values())
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except PermissionError:
+        return True  # it exists, under another user
+    except (ProcessLookupError, OverflowError, ValueError):
         return False
-    except (PermissionError, OverflowError, ValueError):
-        return pid > 0
     return True
 
 
