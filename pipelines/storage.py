@@ -127,10 +127,11 @@ def _marker(path: Path) -> Path:
     return path.with_name(f".{path.name}.writing")
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` (this one: one of its writing threads) may still be writing."""
+def _alive(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` may still be writing ``path`` (this process: whether its thread for it runs)."""
     if pid == os.getpid():
-        return any(t.is_alive() for t in _writing.values())
+        thread = _writing.get(str(path))
+        return thread is not None and thread.is_alive()
     try:
         os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except PermissionError:
@@ -174,9 +175,10 @@ def wait_for_table_writes(path: Path | None = None) -> None:
         raise OSError("table file(s) not written: " + "; ".join(f"{k}: {why}" for k, why in failed.items()))
 
 
-def _wait_for_writer(path: Path, timeout: float = WRITER_WAIT_SECONDS) -> None:
+def _wait_for_writer(path: Path) -> None:
     """Wait while another process (or a thread of this one) is still writing ``path``."""
     marker = _marker(path)
+    timeout = WRITER_WAIT_SECONDS
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -184,8 +186,8 @@ def _wait_for_writer(path: Path, timeout: float = WRITER_WAIT_SECONDS) -> None:
         except FileNotFoundError:
             return
         except (OSError, ValueError):
-            pid = 0  # being written, or not a marker of ours: look again
-        if pid and not _alive(pid):
+            pid = 0  # not a marker of ours (ours are written whole): look again
+        if pid and not _alive(pid, path):
             return  # its writer is gone: what the file holds is what it left
         if time.monotonic() > deadline:
             raise TimeoutError(f"{path} is still being written by process {pid} after {timeout:.0f} s")
@@ -218,7 +220,7 @@ class TableIOManager(dg.ConfigurableIOManager):
         path = self._path(context.asset_key)
         path.parent.mkdir(parents=True, exist_ok=True)
         wait_for_table_writes(path)  # an earlier write of this file lands first
-        _marker(path).write_text(str(os.getpid()), encoding="ascii")
+        write_atomic(_marker(path), str(os.getpid()))  # whole: a reader never finds it empty
         _held[str(path)] = (None, obj)
         thread = threading.Thread(target=_write_table, args=(path, obj), name=f"write-{path.stem}")
         _writing[str(path)] = thread  # not a daemon: the interpreter waits for it before it exits

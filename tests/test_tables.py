@@ -117,13 +117,16 @@ def test_a_reader_in_another_process_waits_while_a_table_file_is_still_being_wri
     assert loaded.equals(new)
 
 
-def test_a_marker_left_by_a_writer_that_died_does_not_block_readers(tmp_path):
+def test_a_marker_left_by_a_writer_that_died_does_not_block_readers(tmp_path, monkeypatch):
     import subprocess
     import sys
 
     import dagster as dg
     import polars as pl
 
+    import pipelines.storage
+
+    monkeypatch.setattr(pipelines.storage, "WRITER_WAIT_SECONDS", 5.0)  # a reader that waited would fail, not hang
     manager, key, path = _table_io(tmp_path)
     table = pl.DataFrame({"task_id": ["n:t001"], "text": ["推进改革"]})
     table.write_ipc(path)
